@@ -1,0 +1,28 @@
+# The README's two commands: `make run` (the main job) and `make test` (the test suite).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export NUBOUND_DATA_DIR ?= $(abspath ../shared/data)
+
+.PHONY: venv run test bench lint clean
+
+$(BIN)/nubound: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+venv: $(BIN)/nubound
+
+run: venv
+	$(BIN)/nubound predict all
+
+test: venv
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q
+
+bench: venv
+	$(BIN)/python -m pytest benchmarks --benchmark-only -q
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,1 @@
+"""Packaged scan specs and cluster profiles (TOML)."""

@@ -1,0 +1,1 @@
+"""Deployment files for real clusters (batch templates, dask-jobqueue configuration)."""

@@ -1,0 +1,111 @@
+"""The ``nubound`` command line (argparse; heavy imports happen inside the commands)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from importlib.metadata import version
+
+log = logging.getLogger(__name__)
+
+
+def _cmd_data_verify(args: argparse.Namespace) -> int:
+    from nubound.physics.data import verify_all
+
+    rows = verify_all()
+    if args.json:
+        print(json.dumps([r.__dict__ for r in rows], indent=2))
+    else:
+        width = max(len(r.key) for r in rows)
+        print(f"{'file'.ljust(width)}  status  detail")
+        for r in rows:
+            print(f"{r.key.ljust(width)}  {'OK' if r.ok else 'FAIL':6}  {r.message}")
+    bad = [r for r in rows if not r.ok]
+    print(f"{len(rows) - len(bad)}/{len(rows)} files OK", file=sys.stderr)
+    return 1 if bad else 0
+
+
+def _parse_params(items: list[str]) -> dict[str, float]:
+    from nubound.physics.errors import ConfigError
+
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--param expects NAME=VALUE, got '{item}'")
+        try:
+            out[key.strip()] = float(value)
+        except ValueError:
+            raise ConfigError(f"--param {key}: '{value}' is not a number") from None
+    return out
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from nubound.physics.experiments import EXPERIMENTS, get_experiment
+    from nubound.physics.summary import predict_summary
+
+    names = list(EXPERIMENTS) if args.experiment == "all" else [args.experiment]
+    params = _parse_params(args.param or [])
+    results = {}
+    for name in names:
+        exp = get_experiment(name)
+        results[name] = predict_summary(
+            exp, quenching=args.quenching if len(names) == 1 else None,
+            model=args.model, params=params,
+        )
+    out = results[names[0]] if len(names) == 1 else results
+    if args.json:
+        print(json.dumps(out, indent=2, default=float))
+    else:
+        for name, res in results.items():
+            print(f"== {name}")
+            for key, value in res.items():
+                print(f"  {key:36s} {value}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``nubound`` command."""
+    parser = argparse.ArgumentParser(
+        prog="nubound", description="Bounds on new neutrino physics from CEvNS and ν–e data."
+    )
+    parser.add_argument("--version", action="version", version=f"nubound {version('nubound')}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    data = sub.add_parser("data", help="input data files")
+    data = data.add_subparsers(dest="data_cmd", required=True)
+    verify = data.add_parser("verify", help="check every registered data file's sha256")
+    verify.add_argument("--json", action="store_true", help="JSON on stdout")
+    verify.set_defaults(func=_cmd_data_verify)
+
+    predict = sub.add_parser("predict", help="SM (or one BSM point) predictions")
+    predict.add_argument("experiment", help="dresden_ii, coherent_csi, coherent_ar, or all")
+    predict.add_argument("--quenching", help="quenching choice (default: the experiment's)")
+    predict.add_argument("--model", default=None, help="BSM model name (see `nubound models`)")
+    predict.add_argument("--param", action="append", metavar="NAME=VALUE", help="model parameter")
+    predict.add_argument("--json", action="store_true", help="JSON on stdout")
+    predict.set_defaults(func=_cmd_predict)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``nubound`` console script."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr,
+    )
+    from nubound.physics.errors import NuboundError
+
+    try:
+        return args.func(args)
+    except NuboundError as exc:
+        print(f"nubound: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

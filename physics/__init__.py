@@ -1,0 +1,1 @@
+"""nubound's physics core: pure numpy/scipy functions, no Dask, no storage."""

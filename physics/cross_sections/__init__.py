@@ -1,0 +1,1 @@
+"""Differential cross sections dσ/dT in cm² per MeV of recoil energy, per target particle."""

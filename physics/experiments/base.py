@@ -1,0 +1,117 @@
+"""The experiment interface shared by every experiment (DESIGN.md, Contracts → Experiment).
+
+An experiment is a set of *channels*. A channel is one kind of target particle (a nucleus, or
+the electrons of an element) seeing one flux component (e.g. the prompt or the delayed SNS
+neutrinos, or the reactor ν̄e). For each channel the experiment precomputes, once:
+
+- ``recoil_energy_MeV`` (nT,): the true-recoil quadrature grid;
+- ``flux_moments`` (n_flavours, 3, nT): M_k(T) = ∫_{Eν_min(T)} dΦ/dEν · Eν^{-k} dEν, k = 0, 1, 2,
+  the fluence over the whole exposure in cm⁻² MeV^{-k} — every cross section of nubound's models
+  is a combination of these three moments times functions of T;
+- ``response`` (nT, n_bins): number of target particles × quadrature weight [MeV] ×
+  probability that a recoil of energy T lands in each analysis bin (quenching, resolution,
+  efficiencies, timing). For electron channels it includes Z_eff(T) of the stepping approximation.
+
+Expected counts in the bins are then ``Σ_channels Σ_flavours response.T @ rate`` with the
+flux-folded rate density ``rate`` (per target particle, per MeV) that ``physics.rates`` or a
+BSM model builds from the moments: for a grid of couplings, a few matrix products.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from nubound.physics.errors import PhysicsInputError
+from nubound.physics.nuclei import Nucleus
+
+
+@dataclass(frozen=True, eq=False)
+class Channel:
+    """One recoil channel of an experiment (see the module docstring for the arrays)."""
+
+    name: str
+    kind: str  # "nucleus" or "electron"
+    particle: Nucleus | str  # the Nucleus, or the element name ("Ge", "Cs", …) for electrons
+    flavours: tuple[str, ...]
+    recoil_energy_MeV: NDArray
+    flux_moments: NDArray
+    response: NDArray
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        nt = self.recoil_energy_MeV.shape[0]
+        if self.flux_moments.shape != (len(self.flavours), 3, nt):
+            raise PhysicsInputError(
+                f"channel {self.name}: flux_moments shape {self.flux_moments.shape}, "
+                f"expected {(len(self.flavours), 3, nt)}"
+            )
+        if self.response.shape[0] != nt:
+            raise PhysicsInputError(
+                f"channel {self.name}: response has {self.response.shape[0]} rows, grid has {nt}"
+            )
+
+
+class Experiment(ABC):
+    """Base class: data, binning, quenching choices, channels, and the profiled χ²."""
+
+    name: str
+    quenching_choices: tuple[str, ...]
+    default_quenching: str
+
+    @property
+    @abstractmethod
+    def n_bins(self) -> int:
+        """Number of analysis bins (flattened if the analysis is multi-dimensional)."""
+
+    @property
+    @abstractmethod
+    def observed(self) -> NDArray:
+        """Observed data in the analysis bins, shape (n_bins,)."""
+
+    @abstractmethod
+    def channels(self, quenching: str | None = None) -> tuple[Channel, ...]:
+        """The experiment's recoil channels for one quenching choice (cached)."""
+
+    @abstractmethod
+    def chi2(self, signal: NDArray) -> NDArray:
+        """χ² profiled over the nuisances for signals of shape (..., n_bins) → (...)."""
+
+    def check_quenching(self, quenching: str | None) -> str:
+        """Return a valid quenching name (the default for None) or raise naming the choices."""
+        if quenching is None:
+            return self.default_quenching
+        if quenching not in self.quenching_choices:
+            raise PhysicsInputError(
+                f"{self.name}: unknown quenching '{quenching}'; allowed: "
+                + ", ".join(self.quenching_choices)
+            )
+        return quenching
+
+    def check_signal(self, signal: NDArray) -> NDArray:
+        """Validate a signal array's last axis against the number of bins."""
+        signal = np.asarray(signal, dtype=float)
+        if signal.ndim == 0 or signal.shape[-1] != self.n_bins:
+            raise PhysicsInputError(
+                f"{self.name}: signal must have shape (..., {self.n_bins}), got {signal.shape}"
+            )
+        return signal
+
+    def expected_counts(self, rates: dict[str, NDArray], quenching: str | None = None) -> NDArray:
+        """Fold rate densities into bins.
+
+        ``rates[channel.name]`` has shape (..., n_flavours, nT) (or (..., nT) for a
+        single-flavour channel): per target particle per MeV. Returns (..., n_bins).
+        """
+        total = None
+        for ch in self.channels(quenching):
+            r = np.asarray(rates[ch.name], dtype=float)
+            if r.shape[-2:] == (len(ch.flavours), ch.recoil_energy_MeV.size):
+                r = r.sum(axis=-2)
+            part = r @ ch.response
+            total = part if total is None else total + part
+        assert total is not None
+        return total

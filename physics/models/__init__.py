@@ -1,0 +1,1 @@
+"""nubound.physics.models."""

@@ -1,0 +1,1 @@
+"""Scan specs, chunk plans and the Dask submission loop."""

@@ -1,0 +1,1 @@
+"""Zarr stores of chi-square grids and their reduction into limits."""
