@@ -2,13 +2,18 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-export NUBOUND_DATA_DIR ?= $(abspath ../shared/data)
+# Data: taken from NUBOUND_DATA_DIR if set; else from ../shared/data when it exists;
+# else downloaded (pooch) into the user cache on first use.
+ifeq ($(NUBOUND_DATA_DIR),)
+ifneq ($(wildcard ../shared/data),)
+export NUBOUND_DATA_DIR := $(abspath ../shared/data)
+endif
+endif
 
 .PHONY: venv run test bench lint clean
 
 $(BIN)/nubound: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
