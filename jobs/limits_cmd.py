@@ -1,0 +1,256 @@
+"""``nubound limits`` and ``nubound plot``: limits of a χ² store as a table, JSON, CSV or a figure.
+
+The formatting helpers work on the results of :mod:`nubound.storage.limits`:
+:func:`limits_table`, :func:`limits_json` (keys that scripts rely on: ``model``, ``cl``,
+``experiments``, ``quenching``, ``limits`` = [{``mass_MeV``, ``coupling_upper``,
+``at_grid_edge``, …}] for mediator models, ``intervals`` for the others) and
+:func:`limits_csv`. NaN (a limit outside the grid, or an incomplete column) becomes ``null`` in
+JSON and an empty field in CSV. Heavy imports (xarray, matplotlib) happen inside the commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import math
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+
+def parse_quenching(text: str) -> str | dict[str, str]:
+    """``profile``, one choice name, or ``exp=choice,exp2=profile`` (per experiment)."""
+    if "=" not in text:
+        return text.strip()
+    out = {}
+    for item in text.split(","):
+        exp, _, choice = item.partition("=")
+        out[exp.strip()] = choice.strip()
+    return out
+
+
+def parse_experiments(text: str | None) -> list[str] | None:
+    """A comma-separated experiment list (``None``: every experiment of the store)."""
+    if not text:
+        return None
+    return [e.strip() for e in text.split(",") if e.strip()]
+
+
+def open_store(path: str) -> xr.Dataset:
+    """Open a χ² store lazily (dask-backed); a clear error when it is not a Zarr store."""
+    import xarray as xr
+
+    from nubound.physics.errors import DataFileError
+
+    try:
+        from nubound.storage.store import open_store as open_scan_store
+    except ImportError:  # a bare xarray Zarr store still works
+        open_scan_store = None
+    try:
+        if open_scan_store is not None:
+            return open_scan_store(path)
+        return xr.open_zarr(path, consolidated=False)
+    except (FileNotFoundError, KeyError, ValueError, OSError) as exc:
+        raise DataFileError(f"STORE: cannot open '{path}' as a Zarr store ({exc})") from None
+
+
+def compute_limits(
+    ds: xr.Dataset,
+    *,
+    experiments: list[str] | None = None,
+    quenching: str | dict[str, str] = "profile",
+    cl: float = 0.9,
+    dof: int | None = None,
+    nuisance: str = "profile",
+    reference: str = "global",
+) -> xr.Dataset:
+    """Coupling limits per mass for mediator stores (a ``mass*`` axis), intervals otherwise."""
+    from nubound.storage import limits as lim
+
+    names = experiments or lim.available_experiments(ds)
+    axes = lim.model_axes(lim.experiment_chi2(ds, names[0], quenching)) if names else []
+    common = dict(experiments=experiments, quenching=quenching, cl=cl, dof=dof or 1,
+                  nuisance=nuisance)
+    if any(a.startswith("mass") for a in axes):
+        return lim.coupling_limits(ds, reference=reference, **common)
+    return lim.parameter_intervals(ds, **common)
+
+
+def _num(value: Any) -> float | None:
+    value = float(value)
+    return None if math.isnan(value) else value
+
+
+def _header(result: xr.Dataset) -> dict:
+    a = result.attrs
+    return {
+        "model": a.get("model", ""),
+        "data": a.get("data", ""),
+        "cl": float(a["cl"]),
+        "dof": int(a["dof"]),
+        "threshold": float(a["threshold"]),
+        "experiments": list(a.get("experiments", [])),
+        "quenching": a.get("quenching", ""),
+        "nuisance": a.get("nuisance", ""),
+        "reference": a.get("reference", ""),
+    }
+
+
+def _intervals(result: xr.Dataset, row: dict) -> list[dict]:
+    out = []
+    for k in range(result.sizes["interval"]):
+        lo = _num(result["allowed_lower" if "allowed_lower" in result else "lower"][row | {
+            "interval": k}])
+        if lo is None:
+            continue
+        up_name = "allowed_upper" if "allowed_upper" in result else "upper"
+        out.append({
+            "lower": lo,
+            "upper": _num(result[up_name][row | {"interval": k}]),
+            "lower_at_edge": bool(result["lower_at_edge"][row | {"interval": k}]),
+            "upper_at_edge": bool(result["upper_at_edge"][row | {"interval": k}]),
+        })
+    return out
+
+
+def limits_json(result: xr.Dataset) -> dict:
+    """JSON-ready dict of a limits result (see the module docstring for the keys)."""
+    out = _header(result)
+    if "coupling_upper" in result:
+        mass = result.attrs.get("mass_name", "mass_MeV")
+        out["coupling"] = result.attrs.get("coupling_name", "coupling")
+        out["limits"] = [
+            {
+                "mass_MeV": float(result[mass][i]),
+                "coupling_upper": _num(result.coupling_upper[i]),
+                "at_grid_edge": bool(result.at_grid_edge[i]),
+                "status": str(result.status.values[i]),
+                "coupling_first_crossing": _num(result.coupling_first_crossing[i]),
+                "allowed_intervals": _intervals(result, {mass: i}),
+            }
+            for i in range(result.sizes[mass])
+        ]
+    else:
+        out["intervals"] = {
+            str(p): {
+                "best_fit": _num(result.best_fit[i]),
+                "complete": bool(result.complete[i]),
+                "allowed": _intervals(result, {"parameter": i}),
+            }
+            for i, p in enumerate(result.parameter.values)
+        }
+    return out
+
+
+def limits_csv(result: xr.Dataset) -> str:
+    """CSV text: one row per mass (mediators) or per allowed interval (other models)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    data = limits_json(result)
+
+    def cell(v: Any) -> Any:
+        return "" if v is None else v
+
+    if "limits" in data:
+        writer.writerow(["mass_MeV", "coupling_upper", "at_grid_edge", "status",
+                         "coupling_first_crossing", "n_allowed_intervals"])
+        for row in data["limits"]:
+            writer.writerow([row["mass_MeV"], cell(row["coupling_upper"]), row["at_grid_edge"],
+                             row["status"], cell(row["coupling_first_crossing"]),
+                             len(row["allowed_intervals"])])
+    else:
+        writer.writerow(["parameter", "interval", "lower", "upper", "lower_at_edge",
+                         "upper_at_edge", "best_fit"])
+        for name, res in data["intervals"].items():
+            for k, iv in enumerate(res["allowed"]):
+                writer.writerow([name, k, iv["lower"], iv["upper"], iv["lower_at_edge"],
+                                 iv["upper_at_edge"], cell(res["best_fit"])])
+    return buf.getvalue()
+
+
+def limits_table(result: xr.Dataset) -> str:
+    """Human-readable table of a limits result, with the statistical choices in the header."""
+    data = limits_json(result)
+    lines = [
+        f"model: {data['model'] or '?'}   data: {data['data'] or '?'}   "
+        f"experiments: {', '.join(data['experiments'])}   quenching: {data['quenching']}",
+        f"{data['cl']:.0%} CL, {data['dof']} dof: Δχ² = {data['threshold']:.3f} "
+        f"(reference minimum: {data['reference']}, other axes: {data['nuisance']})",
+    ]
+
+    def fmt(iv: dict) -> str:
+        lo = ("<" if iv["lower_at_edge"] else "") + f"{iv['lower']:.4g}"
+        hi = f"{iv['upper']:.4g}" + ("<" if iv["upper_at_edge"] else "")
+        return f"[{lo}, {hi}]"
+
+    if "limits" in data:
+        lines.append(f"{'mass_MeV':>12}  {data['coupling'] + '_upper':>16}  {'status':<11}  "
+                     "allowed intervals")
+        for row in data["limits"]:
+            g = row["coupling_upper"]
+            lines.append(f"{row['mass_MeV']:12.5g}  {'—' if g is None else f'{g:.5g}':>16}  "
+                         f"{row['status']:<11}  "
+                         + " ".join(fmt(iv) for iv in row["allowed_intervals"]))
+    else:
+        for name, res in data["intervals"].items():
+            best = res["best_fit"]
+            allowed = " ∪ ".join(fmt(iv) for iv in res["allowed"]) or (
+                "none" if res["complete"] else "incomplete grid")
+            lines.append(f"{name}: best fit {best:.4g}; allowed {allowed}")
+    lines.append("('<' marks an interval end at the grid's edge: the region continues beyond)")
+    return "\n".join(lines)
+
+
+def _cmd_limits(args: argparse.Namespace) -> int:
+    ds = open_store(args.store)
+    result = compute_limits(
+        ds, experiments=parse_experiments(args.experiments),
+        quenching=parse_quenching(args.quenching), cl=args.cl, dof=args.dof,
+        nuisance=args.nuisance, reference=args.reference,
+    )
+    if args.format == "json":
+        print(json.dumps(limits_json(result), indent=2))
+    elif args.format == "csv":
+        print(limits_csv(result), end="")
+    else:
+        print(limits_table(result))
+    return 0
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from nubound.storage.plots import plot_limits
+
+    ds = open_store(args.store)
+    plot_limits(ds, args.output, experiments=parse_experiments(args.experiments),
+                quenching=parse_quenching(args.quenching), cl=args.cl, dof=args.dof,
+                nuisance=args.nuisance)
+    return 0
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("store", help="path or URL of the Zarr χ² store")
+    p.add_argument("--experiments", help="comma-separated (default: all in the store)")
+    p.add_argument("--quenching", default="profile",
+                   help="profile (min over choices), a choice name, or exp=choice,...")
+    p.add_argument("--cl", type=float, default=0.9, help="confidence level (default 0.9)")
+    p.add_argument("--dof", type=int, default=None,
+                   help="dof of the Δχ² threshold chi2.ppf(cl, dof) (default 1; 2 for 2-D plots)")
+    p.add_argument("--nuisance", default="profile", choices=["profile", "marginalize"],
+                   help="treatment of axes not shown (marginalize: flat prior)")
+
+
+def add_limit_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``limits`` and ``plot`` to the ``nubound`` sub-command parsers."""
+    limits = subparsers.add_parser("limits", help="limits from a χ² store")
+    _common(limits)
+    limits.add_argument("--format", default="table", choices=["table", "json", "csv"])
+    limits.add_argument("--reference", default="global", choices=["global", "per_mass"],
+                        help="minimum for Δχ²: global, or per mass (raster scan)")
+    limits.set_defaults(func=_cmd_limits)
+    plot = subparsers.add_parser("plot", help="plot the limits of a χ² store")
+    _common(plot)
+    plot.add_argument("-o", "--output", required=True, help="output file (.png, .pdf)")
+    plot.set_defaults(func=_cmd_plot)

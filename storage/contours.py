@@ -1,0 +1,171 @@
+"""Boundaries of allowed regions on a grid: 1-D allowed intervals and 2-D contour paths.
+
+The allowed region at a given confidence level is {Δχ² ≤ threshold}; its boundary is found
+between grid points by linear interpolation of Δχ² in the axis' *plotting* variable: ln x for
+an axis with a logarithmic scale (couplings, masses), x itself otherwise (NSI ε, which can be
+negative, or a magnetic moment grid that starts at 0). Nothing is ever snapped to the grid.
+
+Edges: an interval (or a contour path) that reaches the first or last grid point is *open* — the
+allowed region continues beyond the grid and that end is not a measured boundary. Such ends
+carry the grid value together with a boolean ``*_at_edge`` flag and must not be quoted as limits.
+Points where Δχ² is NaN (chunks not computed yet) make the whole 1-D slice "incomplete": no
+interval is returned for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+from numpy.typing import NDArray
+
+from nubound.physics.errors import ConfigError
+
+#: tolerance on the spread of the spacing when ``axis_scale`` decides between lin and log
+_SPACING_RTOL = 1e-6
+
+
+@dataclass(frozen=True)
+class Interval:
+    """One allowed interval of a 1-D Δχ² profile (``*_at_edge``: the end is the grid's edge)."""
+
+    lower: float
+    upper: float
+    lower_at_edge: bool
+    upper_at_edge: bool
+
+
+def axis_scale(coord: xr.DataArray | NDArray) -> str:
+    """``"log"`` or ``"linear"``: the variable in which an axis is interpolated and plotted.
+
+    ``coord.attrs["scale"]`` as the store records the spec's axes (``"log"``, ``"lin"``) wins;
+    for ``"values"`` axes or none, an axis is logarithmic when all values are positive and
+    their ratios are more uniform than their differences, linear otherwise.
+    """
+    attrs = getattr(coord, "attrs", {}) or {}
+    scale = attrs.get("scale")
+    if scale == "log":
+        return "log"
+    if scale in ("lin", "linear"):
+        return "linear"
+    x = np.sort(np.asarray(coord, dtype=float))
+    if x.size < 3 or np.any(x <= 0):
+        return "linear"
+    diffs, ratios = np.diff(x), x[1:] / x[:-1]
+    lin_spread = np.ptp(diffs) / np.mean(np.abs(diffs))
+    log_spread = np.ptp(np.log(ratios)) / np.mean(np.abs(np.log(ratios)))
+    return "log" if log_spread < lin_spread + _SPACING_RTOL else "linear"
+
+
+def _to_plot(x: NDArray, scale: str) -> NDArray:
+    return np.log(x) if scale == "log" else np.asarray(x, dtype=float)
+
+
+def _from_plot(t: float, scale: str) -> float:
+    return float(np.exp(t)) if scale == "log" else float(t)
+
+
+def allowed_intervals_1d(
+    x: NDArray, delta_chi2: NDArray, threshold: float, *, scale: str = "linear"
+) -> list[Interval] | None:
+    """Allowed intervals {Δχ² ≤ threshold} of one 1-D profile, ends interpolated between points.
+
+    Parameters
+    ----------
+    x : (n,) grid values (any order; sorted here), in the axis' unit.
+    delta_chi2 : (n,) Δχ² at ``x``.
+    threshold : the Δχ² level, e.g. ``scipy.stats.chi2.ppf(0.9, 1)`` = 2.706.
+    scale : ``"log"`` interpolates Δχ² linearly in ln x, ``"linear"`` in x.
+
+    Returns
+    -------
+    The intervals in increasing x (empty when every point is excluded), or ``None`` when the
+    profile holds a NaN (incomplete: no statement is made).
+    """
+    order = np.argsort(x)
+    x = np.asarray(x, dtype=float)[order]
+    v = np.asarray(delta_chi2, dtype=float)[order]
+    if np.any(np.isnan(v)):
+        return None
+    t = _to_plot(x, scale)
+    allowed = v <= threshold
+    # starts/ends of runs of allowed points (indices into the grid)
+    padded = np.concatenate([[False], allowed, [False]]).astype(np.int8)
+    starts = np.flatnonzero(np.diff(padded) == 1)
+    ends = np.flatnonzero(np.diff(padded) == -1) - 1
+    out = []
+    for i0, i1 in zip(starts, ends, strict=True):
+        lo_edge, hi_edge = bool(i0 == 0), bool(i1 == x.size - 1)
+        lo = t[0] if lo_edge else _crossing(t[i0 - 1], t[i0], v[i0 - 1], v[i0], threshold)
+        hi = t[-1] if hi_edge else _crossing(t[i1], t[i1 + 1], v[i1], v[i1 + 1], threshold)
+        out.append(Interval(_from_plot(lo, scale), _from_plot(hi, scale), lo_edge, hi_edge))
+    return out
+
+
+def _crossing(t0: float, t1: float, v0: float, v1: float, level: float) -> float:
+    """Where the straight line through (t0, v0), (t1, v1) reaches ``level`` (v0, v1 straddle it)."""
+    return float(t0 + (level - v0) * (t1 - t0) / (v1 - v0))
+
+
+def contour_paths(
+    delta_chi2: xr.DataArray, level: float, *, x: str, y: str
+) -> xr.Dataset:
+    """The Δχ² = ``level`` lines of a 2-D grid (boundary of the allowed region) as vertex lists.
+
+    Contours are traced with contourpy (marching squares, linear interpolation) in the plotting
+    variables of the two axes (ln for log axes, see :func:`axis_scale`), then mapped back.
+
+    Parameters
+    ----------
+    delta_chi2 : 2-D Δχ² with dims ``x`` and ``y`` (NaN cells are masked, never contoured).
+    level : the Δχ² threshold.
+    x, y : the names of the horizontal and vertical axes.
+
+    Returns
+    -------
+    xr.Dataset with dim ``vertex``: ``x``, ``y`` (in the axes' units), ``path`` (index of the
+    path each vertex belongs to) and, along dim ``path``, ``closed`` (the path is a closed loop)
+    and ``at_grid_edge`` (the path ends on the grid's border: the region continues beyond it).
+    attrs: ``level``, ``x_name``, ``y_name``, ``x_scale``, ``y_scale``.
+    """
+    import contourpy
+
+    if set(delta_chi2.dims) != {x, y}:
+        raise ConfigError(f"contour_paths: need a 2-D grid with dims ({x}, {y}), "
+                          f"got dims {delta_chi2.dims}")
+    grid = delta_chi2.transpose(y, x)
+    xs, ys = np.asarray(grid[x], dtype=float), np.asarray(grid[y], dtype=float)
+    sx, sy = axis_scale(grid[x]), axis_scale(grid[y])
+    z = np.asarray(grid.values, dtype=float)
+    ix, iy = np.argsort(xs), np.argsort(ys)
+    xs, ys, z = xs[ix], ys[iy], z[np.ix_(iy, ix)]
+    tx, ty = _to_plot(xs, sx), _to_plot(ys, sy)
+    gen = contourpy.contour_generator(
+        tx, ty, np.ma.masked_invalid(z), line_type=contourpy.LineType.Separate
+    )
+    lines = gen.lines(level)
+    vx, vy, vpath, closed, at_edge = [], [], [], [], []
+    for k, line in enumerate(lines):
+        line = np.asarray(line, dtype=float)
+        is_closed = bool(line.shape[0] > 2 and np.allclose(line[0], line[-1]))
+        on_border = (
+            np.isclose(line[:, 0], tx[0]) | np.isclose(line[:, 0], tx[-1])
+            | np.isclose(line[:, 1], ty[0]) | np.isclose(line[:, 1], ty[-1])
+        )
+        vx.append(np.exp(line[:, 0]) if sx == "log" else line[:, 0])
+        vy.append(np.exp(line[:, 1]) if sy == "log" else line[:, 1])
+        vpath.append(np.full(line.shape[0], k))
+        closed.append(is_closed)
+        at_edge.append(bool(on_border.any()))
+    cat = (lambda parts: np.concatenate(parts)) if lines else (lambda parts: np.zeros(0))
+    return xr.Dataset(
+        {
+            "x": ("vertex", cat(vx), dict(grid[x].attrs)),
+            "y": ("vertex", cat(vy), dict(grid[y].attrs)),
+            "path": ("vertex", cat(vpath).astype(int)),
+            "closed": ("path", np.array(closed, dtype=bool)),
+            "at_grid_edge": ("path", np.array(at_edge, dtype=bool)),
+        },
+        attrs={"level": float(level), "x_name": x, "y_name": y, "x_scale": sx, "y_scale": sy},
+    )

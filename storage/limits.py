@@ -1,0 +1,427 @@
+"""Reductions of stored χ² grids into limits (DESIGN.md, Contracts → Limits; physics.md §7).
+
+A store holds one χ² grid per experiment, ``chi2_<experiment>``, over the model axes (plus a
+quenching dimension where the experiment has quenching choices). The steps, in order:
+
+1. **Quenching, per experiment first**: ``"profile"`` = minimum over that experiment's choices,
+   or one named choice (physics.md §7: "fixed (one result each) or profiled").
+2. **Combination**: sum of the experiments' χ² on their shared axes (coordinates must agree).
+3. **Nuisance or hidden axes**: ``profile`` (minimum) or ``marginalize`` (Bayesian:
+   χ²_eff = −2 ln ∫ e^{−χ²/2} π(x) dx with a normalised prior π flat in x or in ln x over the
+   grid's range; the prior-range constant cancels in Δχ²).
+4. **Δχ²** against the minimum of the combination: global by default (DESIGN.md); ``per_mass``
+   (raster scan: minimum at each mass) on request.
+5. **Threshold** ``scipy.stats.chi2.ppf(cl, dof)`` (dof stated in the result), e.g. 2.706 for
+   90 % CL and 1 dof, 4.605 for 2 dof.
+
+Upper limits on a coupling (:func:`coupling_limits`). The excluded set at fixed mass is
+{Δχ² > threshold}; it need not be a half line: the universal vector mediator interferes
+destructively with the SM, so a band of larger couplings where the rate returns to the SM can be
+allowed again. nubound defines ``coupling_upper`` as the **smallest coupling above which every
+grid coupling is excluded**, i.e. the upper end of the highest allowed interval — the outer
+boundary of the excluded region that the reference analysis draws. ``coupling_first_crossing``
+is the upper end of the lowest allowed interval (the first exclusion when coming from the SM),
+and all allowed intervals are returned (``allowed_lower``/``allowed_upper`` along ``interval``).
+
+Grid edges are never quoted as limits: when the highest grid coupling is still allowed (the limit
+lies above the grid) or no coupling is allowed (below the grid), ``coupling_upper`` is NaN,
+``at_grid_edge`` is True and ``status`` says which; a mass column with uncomputed (NaN) cells
+gives NaN with ``status = "incomplete"``. Everything works on dask-backed (``open_zarr``) data:
+reductions stay lazy and only the reduced grid is computed.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+import tomllib
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import xarray as xr
+from scipy import stats
+
+from nubound.physics.errors import ConfigError
+from nubound.storage.contours import allowed_intervals_1d, axis_scale
+
+CHI2_PREFIX = "chi2_"
+PROFILE = "profile"
+MARGINALIZE = "marginalize"
+
+Quenching = str | Mapping[str, str]
+
+
+def threshold(cl: float, dof: int) -> float:
+    """Δχ² level of confidence level ``cl`` for ``dof`` parameters: ``chi2.ppf(cl, dof)``."""
+    if not 0.0 < cl < 1.0:
+        raise ConfigError(f"cl: must lie in (0, 1), got {cl}")
+    if int(dof) != dof or dof < 1:
+        raise ConfigError(f"dof: must be a positive integer, got {dof}")
+    return float(stats.chi2.ppf(cl, int(dof)))
+
+
+def available_experiments(ds: xr.Dataset) -> list[str]:
+    """Names of the experiments stored in ``ds`` (variables ``chi2_<experiment>``), sorted
+    (a Zarr store does not keep the order in which variables were written)."""
+    return sorted(str(v)[len(CHI2_PREFIX):] for v in ds.data_vars
+                  if str(v).startswith(CHI2_PREFIX))
+
+
+def quenching_dims(da: xr.DataArray) -> list[str]:
+    """The quenching dimensions of one χ² grid (``quenching`` or ``quenching_<experiment>``)."""
+    return [str(d) for d in da.dims if d == "quenching" or str(d).startswith("quenching_")]
+
+
+def model_axes(da: xr.DataArray) -> list[str]:
+    """The model axes of a χ² grid: its dims without the quenching ones."""
+    qdims = quenching_dims(da)
+    return [str(d) for d in da.dims if d not in qdims]
+
+
+def quenching_labels(da: xr.DataArray, dim: str) -> list[str]:
+    """Names of the quenching choices along ``dim``.
+
+    Labels are the coordinate values when they are strings; for an integer index coordinate
+    (or none) they come from ``attrs["quenching_choices"]`` of the variable, or
+    ``attrs["choices"]``/``attrs["quenching_choices"]`` of the coordinate (storage/store.py's
+    encoding; a list, or a comma-separated string), index i naming choice i.
+    """
+    values = np.asarray(da[dim].values) if dim in da.coords else np.arange(da.sizes[dim])
+    if values.dtype.kind in "USO":
+        return [str(v) for v in values]
+    names = da.attrs.get("quenching_choices")
+    for key in ("choices", "quenching_choices"):
+        if names is None and dim in da.coords:
+            names = da[dim].attrs.get(key)
+    if names is None:
+        return [str(int(v)) for v in values]
+    if isinstance(names, str):
+        names = [n.strip() for n in names.split(",")]
+    return [str(names[int(v)]) for v in values]
+
+
+def _choice_for(experiment: str, quenching: Quenching) -> str:
+    if isinstance(quenching, str):
+        return quenching
+    return quenching.get(experiment, PROFILE)
+
+
+def experiment_chi2(
+    ds: xr.Dataset, experiment: str, quenching: Quenching = PROFILE
+) -> xr.DataArray:
+    """One experiment's χ² grid with its quenching dimension(s) profiled or fixed.
+
+    ``quenching``: ``"profile"`` (minimum over the choices; NaN propagates), a choice name, or a
+    mapping experiment → (``"profile"`` | name). A name is ignored by experiments without
+    quenching choices and an error for one whose choices do not include it.
+    """
+    var = f"{CHI2_PREFIX}{experiment}"
+    if var not in ds.data_vars:
+        raise ConfigError(
+            f"experiments: '{experiment}' is not in the store; available: "
+            f"{', '.join(available_experiments(ds)) or '(none)'}"
+        )
+    da = ds[var]
+    choice = _choice_for(experiment, quenching)
+    for dim in quenching_dims(da):
+        if choice == PROFILE:
+            da = da.min(dim, skipna=False, keep_attrs=True)
+            continue
+        labels = quenching_labels(ds[var], dim)
+        if choice not in labels:
+            raise ConfigError(
+                f"quenching: '{choice}' is not a choice of {experiment}; allowed: "
+                f"{PROFILE}, {', '.join(labels)}"
+            )
+        da = da.isel({dim: labels.index(choice)}, drop=True)
+    return da
+
+
+def _describe_quenching(experiments: Sequence[str], quenching: Quenching) -> str:
+    if isinstance(quenching, str):
+        return quenching
+    return ",".join(f"{e}={_choice_for(e, quenching)}" for e in experiments)
+
+
+def combined_chi2(
+    ds: xr.Dataset, experiments: Sequence[str] | None = None, quenching: Quenching = PROFILE
+) -> xr.DataArray:
+    """Sum of the experiments' χ² (quenching treated per experiment first) on shared axes.
+
+    ``experiments`` defaults to every ``chi2_*`` variable of the store. The grids must have the
+    same model axes with identical coordinates; otherwise a ConfigError names them.
+    attrs: ``experiments``, ``quenching``, ``model``, ``data`` (from the store).
+    """
+    names = list(experiments) if experiments else available_experiments(ds)
+    if not names:
+        raise ConfigError("experiments: the store holds no chi2_<experiment> variable")
+    grids = [experiment_chi2(ds, name, quenching) for name in names]
+    axes = [set(g.dims) for g in grids]
+    if any(a != axes[0] for a in axes):
+        raise ConfigError(
+            "experiments: cannot combine grids on different axes: "
+            + "; ".join(f"{n}: {sorted(a)}" for n, a in zip(names, axes, strict=True))
+        )
+    try:
+        grids = list(xr.align(*grids, join="exact"))
+    except ValueError as exc:
+        raise ConfigError(f"experiments {names}: coordinates of the grids differ ({exc})") from None
+    total = functools.reduce(operator.add, grids).rename("chi2")
+    total.attrs = {
+        "experiments": names,
+        "quenching": _describe_quenching(names, quenching),
+        "model": model_name(ds.attrs),
+        "data": data_kind(ds.attrs),
+    }
+    return total
+
+
+def model_name(attrs: Mapping) -> str:
+    """The model's name: ``attrs["model"]`` (a string or a mapping with ``name``), else the
+    ``[model] name`` of the scan spec stored as ``attrs["spec_toml"]``; "" if neither."""
+    model = attrs.get("model")
+    if isinstance(model, Mapping):
+        return str(model.get("name", ""))
+    if model:
+        return str(model)
+    try:
+        return str(tomllib.loads(str(attrs.get("spec_toml", "")))["model"]["name"])
+    except (tomllib.TOMLDecodeError, KeyError, TypeError):
+        return ""
+
+
+def data_kind(attrs: Mapping) -> str:
+    """``"observed"`` or ``"asimov"`` from ``attrs["data"]`` or ``attrs["data_kind"]``."""
+    return str(attrs.get("data") or attrs.get("data_kind") or "")
+
+
+def reduce_axes(
+    chi2: xr.DataArray,
+    dims: Sequence[str],
+    method: str = PROFILE,
+    *,
+    prior: str | Mapping[str, str] = "flat",
+) -> xr.DataArray:
+    """Remove axes from a χ² grid by profiling or marginalizing.
+
+    ``method="profile"``: minimum over ``dims`` (NaN propagates).
+    ``method="marginalize"``: χ²_eff = −2 ln ∫ e^{−χ²/2} π(x) dx per axis (trapezoid rule on the
+    grid), with π normalised on the grid's range and ``prior`` ``"flat"`` (uniform in x) or
+    ``"log"`` (uniform in ln x; positive axes only), given once or per axis.
+    """
+    attrs = dict(chi2.attrs)
+    if method == PROFILE:
+        out = chi2.min(list(dims), skipna=False) if dims else chi2
+    elif method == MARGINALIZE:
+        out = chi2
+        for dim in dims:
+            kind = prior if isinstance(prior, str) else prior.get(dim, "flat")
+            out = _marginalize(out, dim, kind)
+    else:
+        raise ConfigError(
+            f"nuisance: '{method}' is not a method; allowed: {PROFILE}, {MARGINALIZE}"
+        )
+    out.attrs = attrs | {"reduced": f"{method}({', '.join(dims)})"} if dims else attrs
+    return out
+
+
+def _marginalize(chi2: xr.DataArray, dim: str, prior: str) -> xr.DataArray:
+    x = np.asarray(chi2[dim].values, dtype=float)
+    if prior == "flat":
+        t = x
+    elif prior == "log":
+        if np.any(x <= 0):
+            raise ConfigError(f"prior: 'log' needs a positive axis; {dim} has values ≤ 0")
+        t = np.log(x)
+    else:
+        raise ConfigError(f"prior: '{prior}' for {dim} is not a prior; allowed: flat, log")
+    if x.size < 2:
+        raise ConfigError(f"nuisance: cannot marginalize over {dim} with {x.size} grid point")
+    floor = chi2.min(dim, skipna=False)
+    like = np.exp(-0.5 * (chi2 - floor)).assign_coords({"_t": (dim, t)}).swap_dims({dim: "_t"})
+    mean_like = like.integrate("_t") / (t.max() - t.min())
+    return floor - 2.0 * np.log(mean_like)
+
+
+def delta_chi2(chi2: xr.DataArray, *, over: Sequence[str] | None = None) -> xr.DataArray:
+    """Δχ² = χ² − min χ², the minimum taken over ``over`` (default: every axis, the global one).
+
+    NaN cells (not yet computed) are skipped when finding the minimum and stay NaN.
+    """
+    dims = list(chi2.dims) if over is None else list(over)
+    out = chi2 - chi2.min(dims, skipna=True)
+    out.attrs = dict(chi2.attrs) | {"chi2_min": float(chi2.min(skipna=True))}
+    return out
+
+
+def find_axis(dims: Sequence[str], kind: str) -> str:
+    """The mass (dims named ``mass*``) or coupling (``coupling*``/``g*``) axis among ``dims``."""
+    prefixes = {"mass": ("mass",), "coupling": ("coupling", "g_", "g")}[kind]
+    hits = [d for d in dims if d.startswith(prefixes)]
+    if kind == "coupling" and "coupling" in dims:
+        return "coupling"
+    if len(hits) != 1:
+        raise ConfigError(f"{kind}: cannot tell the {kind} axis among {list(dims)}; name it")
+    return hits[0]
+
+
+def coupling_limits(
+    ds: xr.Dataset,
+    *,
+    experiments: Sequence[str] | None = None,
+    quenching: Quenching = PROFILE,
+    cl: float = 0.9,
+    dof: int = 1,
+    mass: str | None = None,
+    coupling: str | None = None,
+    nuisance: str = PROFILE,
+    prior: str | Mapping[str, str] = "flat",
+    reference: str = "global",
+) -> xr.Dataset:
+    """Upper limit on the coupling at each mediator mass (definitions: module docstring).
+
+    Returns
+    -------
+    xr.Dataset along the mass axis: ``coupling_upper`` (NaN unless inside the grid),
+    ``at_grid_edge`` (bool), ``status`` ("ok" | "above_grid" | "below_grid" | "incomplete"),
+    ``coupling_first_crossing``, ``n_allowed_intervals``, and along (mass, ``interval``)
+    ``allowed_lower``, ``allowed_upper``, ``lower_at_edge``, ``upper_at_edge`` (NaN/False
+    padding). attrs: model, data, experiments, quenching, cl, dof, threshold, reference,
+    nuisance, coupling_scale, chi2_min.
+    """
+    chi2 = combined_chi2(ds, experiments, quenching)
+    axes = model_axes(chi2)
+    mass = mass or find_axis(axes, "mass")
+    coupling = coupling or find_axis([a for a in axes if a != mass], "coupling")
+    others = [a for a in axes if a not in (mass, coupling)]
+    chi2 = reduce_axes(chi2, others, nuisance, prior=prior).compute()
+    if reference not in ("global", "per_mass"):
+        raise ConfigError(f"reference: '{reference}' not allowed; allowed: global, per_mass")
+    dchi2 = delta_chi2(chi2, over=None if reference == "global" else [coupling])
+    dchi2 = dchi2.transpose(mass, coupling)
+    level = threshold(cl, dof)
+    scale = axis_scale(dchi2[coupling])
+    g = np.asarray(dchi2[coupling].values, dtype=float)
+    per_mass = [
+        allowed_intervals_1d(g, row, level, scale=scale) for row in np.asarray(dchi2.values)
+    ]
+    width = max([len(iv) for iv in per_mass if iv] + [1])
+    n_mass = len(per_mass)
+    lower, upper = np.full((n_mass, width), np.nan), np.full((n_mass, width), np.nan)
+    lo_edge, hi_edge = np.zeros((n_mass, width), bool), np.zeros((n_mass, width), bool)
+    limit, first = np.full(n_mass, np.nan), np.full(n_mass, np.nan)
+    edge, status, count = np.zeros(n_mass, bool), np.full(n_mass, "ok", dtype=object), []
+    for i, ivs in enumerate(per_mass):
+        count.append(0 if ivs is None else len(ivs))
+        if ivs is None:
+            status[i] = "incomplete"
+            continue
+        for k, iv in enumerate(ivs):
+            lower[i, k], upper[i, k] = iv.lower, iv.upper
+            lo_edge[i, k], hi_edge[i, k] = iv.lower_at_edge, iv.upper_at_edge
+        if not ivs:
+            status[i], edge[i] = "below_grid", True
+        elif ivs[-1].upper_at_edge:
+            status[i], edge[i] = "above_grid", True
+        else:
+            limit[i] = ivs[-1].upper
+        if ivs and not ivs[0].upper_at_edge:
+            first[i] = ivs[0].upper
+    m = dchi2[mass]
+    mi = (mass, "interval")
+    g_attrs = dict(chi2[coupling].attrs)
+    return xr.Dataset(
+        {
+            "coupling_upper": (mass, limit, g_attrs),
+            "at_grid_edge": (mass, edge),
+            "status": (mass, status.astype(str)),
+            "coupling_first_crossing": (mass, first, g_attrs),
+            "n_allowed_intervals": (mass, np.array(count, dtype=int)),
+            "allowed_lower": (mi, lower, g_attrs),
+            "allowed_upper": (mi, upper, g_attrs),
+            "lower_at_edge": (mi, lo_edge),
+            "upper_at_edge": (mi, hi_edge),
+        },
+        coords={mass: m},
+        attrs=_result_attrs(chi2, cl, dof, level, nuisance, reference)
+        | {"coupling_name": coupling, "mass_name": mass, "coupling_scale": scale,
+           "coupling_min": float(g.min()), "coupling_max": float(g.max())},
+    )
+
+
+def _result_attrs(
+    chi2: xr.DataArray, cl: float, dof: int, level: float, nuisance: str, reference: str
+) -> dict:
+    return {
+        "model": chi2.attrs.get("model", ""),
+        "data": chi2.attrs.get("data", ""),
+        "experiments": list(chi2.attrs.get("experiments", [])),
+        "quenching": chi2.attrs.get("quenching", ""),
+        "cl": float(cl),
+        "dof": int(dof),
+        "threshold": level,
+        "nuisance": nuisance,
+        "reference": reference,
+        "chi2_min": float(chi2.min(skipna=True)),
+    }
+
+
+def parameter_intervals(
+    ds: xr.Dataset,
+    *,
+    parameters: Sequence[str] | None = None,
+    experiments: Sequence[str] | None = None,
+    quenching: Quenching = PROFILE,
+    cl: float = 0.9,
+    dof: int = 1,
+    nuisance: str = PROFILE,
+    prior: str | Mapping[str, str] = "flat",
+) -> xr.Dataset:
+    """Allowed intervals of each parameter, the other model axes profiled (or marginalized).
+
+    For a one-parameter model (the magnetic moment) this is its allowed interval(s); for NSI
+    the interval(s) of each ε with the other ε profiled. Δχ² is taken against the minimum of
+    each 1-D profile (which, for ``profile``, is the global minimum).
+
+    Returns
+    -------
+    xr.Dataset with dims (``parameter``, ``interval``): ``lower``, ``upper``, ``lower_at_edge``,
+    ``upper_at_edge`` (NaN/False padding), and along ``parameter``: ``best_fit``,
+    ``n_intervals``, ``complete``. attrs as :func:`coupling_limits`.
+    """
+    chi2 = combined_chi2(ds, experiments, quenching)
+    axes = model_axes(chi2)
+    names = list(parameters) if parameters else axes
+    level = threshold(cl, dof)
+    rows, best = [], []
+    for p in names:
+        if p not in axes:
+            raise ConfigError(f"parameters: '{p}' is not an axis; axes: {', '.join(axes)}")
+        profile = reduce_axes(chi2, [a for a in axes if a != p], nuisance, prior=prior).compute()
+        dchi2 = delta_chi2(profile)
+        x = np.asarray(dchi2[p].values, dtype=float)
+        values = np.asarray(dchi2.values, dtype=float)
+        rows.append(allowed_intervals_1d(x, values, level, scale=axis_scale(dchi2[p])))
+        best.append(float(x[np.nanargmin(values)]) if np.any(np.isfinite(values)) else np.nan)
+    width = max([len(r) for r in rows if r] + [1])
+    shape = (len(names), width)
+    lower, upper = np.full(shape, np.nan), np.full(shape, np.nan)
+    lo_edge, hi_edge = np.zeros(shape, bool), np.zeros(shape, bool)
+    for i, ivs in enumerate(rows):
+        for k, iv in enumerate(ivs or []):
+            lower[i, k], upper[i, k] = iv.lower, iv.upper
+            lo_edge[i, k], hi_edge[i, k] = iv.lower_at_edge, iv.upper_at_edge
+    pi = ("parameter", "interval")
+    return xr.Dataset(
+        {
+            "lower": (pi, lower),
+            "upper": (pi, upper),
+            "lower_at_edge": (pi, lo_edge),
+            "upper_at_edge": (pi, hi_edge),
+            "best_fit": ("parameter", np.array(best)),
+            "n_intervals": ("parameter", np.array([len(r or []) for r in rows], dtype=int)),
+            "complete": ("parameter", np.array([r is not None for r in rows], dtype=bool)),
+        },
+        coords={"parameter": names},
+        attrs=_result_attrs(chi2, cl, dof, level, nuisance, "global"),
+    )

@@ -1,0 +1,156 @@
+"""Plots of stored limits (matplotlib, Agg backend; imported only by the ``plot`` command).
+
+- Mediator models (a ``mass*`` axis): exclusion curves in the coupling–mass plane, log axes, one
+  curve per experiment (quenching profiled), one per quenching choice of experiments that have
+  choices (dashed), and the combination (thick black). A curve is the Δχ² = threshold line of
+  the (mass, coupling) grid, i.e. the full boundary of the excluded region, including the
+  closed islands of a destructive-interference band.
+- One-parameter models: Δχ² profiles with the threshold as a horizontal line.
+- Several parameters without a mass (NSI): allowed-region contours in the plane of the first
+  two axes, the others profiled.
+Every figure states the CL, the dof and, for Asimov stores, ``data: asimov``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from nubound.storage import limits as lim
+from nubound.storage.contours import axis_scale, contour_paths
+
+_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown")
+
+
+def _curves(
+    ds: xr.Dataset, experiments: Sequence[str], quenching: lim.Quenching
+) -> list[tuple[str, list[str], lim.Quenching, dict]]:
+    """(label, experiments, quenching, line style) of every curve of a figure."""
+    curves = []
+    for k, name in enumerate(experiments):
+        colour = _COLOURS[k % len(_COLOURS)]
+        da = ds[f"{lim.CHI2_PREFIX}{name}"]
+        qdims = lim.quenching_dims(da)
+        curves.append((name, [name], quenching, {"color": colour, "lw": 1.6}))
+        if quenching == lim.PROFILE:
+            labels = [q for d in qdims for q in lim.quenching_labels(da, d)]
+            for j, q in enumerate(labels):
+                style = {"color": colour, "lw": 1.0, "ls": ("--", ":", "-.")[j % 3]}
+                curves.append((f"{name} ({q})", [name], {name: q}, style))
+    if len(experiments) > 1:
+        curves.append(("combined", list(experiments), quenching, {"color": "k", "lw": 2.4}))
+    return curves
+
+
+def plot_limits(
+    ds: xr.Dataset,
+    path: str | Path,
+    *,
+    experiments: Sequence[str] | None = None,
+    quenching: lim.Quenching = lim.PROFILE,
+    cl: float = 0.9,
+    dof: int | None = None,
+    nuisance: str = lim.PROFILE,
+) -> Path:
+    """Draw the limits of a store into ``path`` (PNG, PDF, … by suffix); returns the path.
+
+    ``dof`` defaults to 1 for 1-D profiles and mediator limits, 2 for 2-D allowed regions.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(experiments) if experiments else lim.available_experiments(ds)
+    curves = _curves(ds, names, quenching)
+    axes = lim.model_axes(lim.experiment_chi2(ds, names[0], quenching))
+    mass_axes = [a for a in axes if a.startswith("mass")]
+    fig, ax = plt.subplots(figsize=(6.4, 4.8), layout="constrained")
+    if mass_axes:
+        dof = dof or 1
+        _draw_mediator(ax, ds, curves, cl, dof, nuisance, mass_axes[0])
+    elif len(axes) == 1:
+        dof = dof or 1
+        _draw_profiles(ax, ds, curves, cl, dof, nuisance, axes[0])
+    else:
+        dof = dof or 2
+        _draw_regions(ax, ds, curves, cl, dof, nuisance, axes[0], axes[1])
+    title = f"{lim.model_name(ds.attrs) or 'model'}: {cl:.0%} CL ({dof} dof)"
+    if lim.data_kind(ds.attrs) == "asimov":
+        title += ", data: asimov"
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7, loc="best")
+    path = Path(path)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def _label(coord: xr.DataArray, name: str) -> str:
+    """Axis label ``name [unit]``, a unit suffix of the name (``mass_MeV``) moved to the bracket."""
+    unit = coord.attrs.get("units") or coord.attrs.get("unit")
+    for suffix in (unit, "MeV", "keV", "GeV"):
+        if suffix and name.endswith(f"_{suffix}"):
+            name, unit = name[: -len(suffix) - 1], suffix
+            break
+    return f"{name} [{unit}]" if unit and unit != "1" else name
+
+
+def _draw_mediator(ax, ds, curves, cl, dof, nuisance, mass) -> None:
+    level = lim.threshold(cl, dof)
+    for label, exps, quenching, style in curves:
+        chi2 = lim.combined_chi2(ds, exps, quenching)
+        coupling = lim.find_axis([a for a in lim.model_axes(chi2) if a != mass], "coupling")
+        others = [a for a in lim.model_axes(chi2) if a not in (mass, coupling)]
+        dchi2 = lim.delta_chi2(lim.reduce_axes(chi2, others, nuisance).compute())
+        paths = contour_paths(dchi2, level, x=mass, y=coupling)
+        for k in range(paths.sizes["path"]):
+            sel = paths.path.values == k
+            ax.plot(paths.x.values[sel], paths.y.values[sel], label=label if k == 0 else None,
+                    **style)
+        if paths.sizes["path"] == 0:
+            ax.plot([], [], label=f"{label} (no boundary in grid)", **style)
+    coords = ds[mass], ds[coupling]
+    ax.set_xscale("log" if axis_scale(coords[0]) == "log" else "linear")
+    ax.set_yscale("log" if axis_scale(coords[1]) == "log" else "linear")
+    ax.set_xlim(float(coords[0].min()), float(coords[0].max()))
+    ax.set_ylim(float(coords[1].min()), float(coords[1].max()))
+    ax.set_xlabel(_label(coords[0], mass))
+    ax.set_ylabel(_label(coords[1], coupling))
+    ax.text(0.02, 0.98, "lines: boundary of the excluded region (excluded above)",
+            transform=ax.transAxes, va="top", fontsize=7)
+
+
+def _draw_profiles(ax, ds, curves, cl, dof, nuisance, param) -> None:
+    level = lim.threshold(cl, dof)
+    for label, exps, quenching, style in curves:
+        dchi2 = lim.delta_chi2(lim.combined_chi2(ds, exps, quenching).compute())
+        ax.plot(dchi2[param].values, dchi2.values, label=label, **style)
+    ax.axhline(level, color="grey", lw=0.8, ls=":", label=f"Δχ² = {level:.2f}")
+    ax.set_ylim(0.0, 4.0 * level)
+    if axis_scale(ds[param]) == "log":
+        ax.set_xscale("log")
+    ax.set_xlabel(_label(ds[param], param))
+    ax.set_ylabel("Δχ²")
+
+
+def _draw_regions(ax, ds, curves, cl, dof, nuisance, x, y) -> None:
+    level = lim.threshold(cl, dof)
+    for label, exps, quenching, style in curves:
+        chi2 = lim.combined_chi2(ds, exps, quenching)
+        others = [a for a in lim.model_axes(chi2) if a not in (x, y)]
+        dchi2 = lim.delta_chi2(lim.reduce_axes(chi2, others, nuisance).compute())
+        paths = contour_paths(dchi2, level, x=x, y=y)
+        for k in range(paths.sizes["path"]):
+            sel = paths.path.values == k
+            ax.plot(paths.x.values[sel], paths.y.values[sel], label=label if k == 0 else None,
+                    **style)
+        grid = dchi2.transpose(y, x)
+        iy, ix = np.unravel_index(np.nanargmin(grid.values), grid.shape)
+        ax.plot(grid[x].values[ix], grid[y].values[iy], marker="+", color=style["color"])
+    ax.set_xlabel(_label(ds[x], x))
+    ax.set_ylabel(_label(ds[y], y))
+    ax.text(0.02, 0.98, "allowed inside the lines", transform=ax.transAxes, va="top", fontsize=7)
