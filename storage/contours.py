@@ -103,6 +103,23 @@ def allowed_intervals_1d(
     return out
 
 
+def pack_intervals(rows: list[list[Interval] | None]) -> dict[str, NDArray]:
+    """Stack per-row interval lists into (n_rows, n_interval) arrays padded with NaN/False.
+
+    Keys: ``lower``, ``upper`` (float), ``lower_at_edge``, ``upper_at_edge`` (bool), and
+    ``count`` (n_rows,) the number of intervals of each row (0 for an incomplete row).
+    """
+    shape = (len(rows), max([len(r) for r in rows if r] + [1]))
+    out = {"lower": np.full(shape, np.nan), "upper": np.full(shape, np.nan),
+           "lower_at_edge": np.zeros(shape, bool), "upper_at_edge": np.zeros(shape, bool)}
+    for i, ivs in enumerate(rows):
+        for k, iv in enumerate(ivs or []):
+            for key in ("lower", "upper", "lower_at_edge", "upper_at_edge"):
+                out[key][i, k] = getattr(iv, key)
+    out["count"] = np.array([len(r or []) for r in rows], dtype=int)
+    return out
+
+
 def _crossing(t0: float, t1: float, v0: float, v1: float, level: float) -> float:
     """Where the straight line through (t0, v0), (t1, v1) reaches ``level`` (v0, v1 straddle it)."""
     return float(t0 + (level - v0) * (t1 - t0) / (v1 - v0))

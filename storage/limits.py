@@ -42,7 +42,7 @@ import xarray as xr
 from scipy import stats
 
 from nubound.physics.errors import ConfigError
-from nubound.storage.contours import allowed_intervals_1d, axis_scale
+from nubound.storage.contours import allowed_intervals_1d, axis_scale, pack_intervals
 
 CHI2_PREFIX = "chi2_"
 PROFILE = "profile"
@@ -305,21 +305,14 @@ def coupling_limits(
     per_mass = [
         allowed_intervals_1d(g, row, level, scale=scale) for row in np.asarray(dchi2.values)
     ]
-    width = max([len(iv) for iv in per_mass if iv] + [1])
+    packed = pack_intervals(per_mass)
     n_mass = len(per_mass)
-    lower, upper = np.full((n_mass, width), np.nan), np.full((n_mass, width), np.nan)
-    lo_edge, hi_edge = np.zeros((n_mass, width), bool), np.zeros((n_mass, width), bool)
     limit, first = np.full(n_mass, np.nan), np.full(n_mass, np.nan)
-    edge, status, count = np.zeros(n_mass, bool), np.full(n_mass, "ok", dtype=object), []
+    edge, status = np.zeros(n_mass, bool), np.full(n_mass, "ok", dtype=object)
     for i, ivs in enumerate(per_mass):
-        count.append(0 if ivs is None else len(ivs))
         if ivs is None:
             status[i] = "incomplete"
-            continue
-        for k, iv in enumerate(ivs):
-            lower[i, k], upper[i, k] = iv.lower, iv.upper
-            lo_edge[i, k], hi_edge[i, k] = iv.lower_at_edge, iv.upper_at_edge
-        if not ivs:
+        elif not ivs:
             status[i], edge[i] = "below_grid", True
         elif ivs[-1].upper_at_edge:
             status[i], edge[i] = "above_grid", True
@@ -336,11 +329,11 @@ def coupling_limits(
             "at_grid_edge": (mass, edge),
             "status": (mass, status.astype(str)),
             "coupling_first_crossing": (mass, first, g_attrs),
-            "n_allowed_intervals": (mass, np.array(count, dtype=int)),
-            "allowed_lower": (mi, lower, g_attrs),
-            "allowed_upper": (mi, upper, g_attrs),
-            "lower_at_edge": (mi, lo_edge),
-            "upper_at_edge": (mi, hi_edge),
+            "n_allowed_intervals": (mass, packed["count"]),
+            "allowed_lower": (mi, packed["lower"], g_attrs),
+            "allowed_upper": (mi, packed["upper"], g_attrs),
+            "lower_at_edge": (mi, packed["lower_at_edge"]),
+            "upper_at_edge": (mi, packed["upper_at_edge"]),
         },
         coords={mass: m},
         attrs=_result_attrs(chi2, cl, dof, level, nuisance, reference)
@@ -403,23 +396,14 @@ def parameter_intervals(
         values = np.asarray(dchi2.values, dtype=float)
         rows.append(allowed_intervals_1d(x, values, level, scale=axis_scale(dchi2[p])))
         best.append(float(x[np.nanargmin(values)]) if np.any(np.isfinite(values)) else np.nan)
-    width = max([len(r) for r in rows if r] + [1])
-    shape = (len(names), width)
-    lower, upper = np.full(shape, np.nan), np.full(shape, np.nan)
-    lo_edge, hi_edge = np.zeros(shape, bool), np.zeros(shape, bool)
-    for i, ivs in enumerate(rows):
-        for k, iv in enumerate(ivs or []):
-            lower[i, k], upper[i, k] = iv.lower, iv.upper
-            lo_edge[i, k], hi_edge[i, k] = iv.lower_at_edge, iv.upper_at_edge
+    packed = pack_intervals(rows)
     pi = ("parameter", "interval")
     return xr.Dataset(
         {
-            "lower": (pi, lower),
-            "upper": (pi, upper),
-            "lower_at_edge": (pi, lo_edge),
-            "upper_at_edge": (pi, hi_edge),
+            **{key: (pi, packed[key])
+               for key in ("lower", "upper", "lower_at_edge", "upper_at_edge")},
             "best_fit": ("parameter", np.array(best)),
-            "n_intervals": ("parameter", np.array([len(r or []) for r in rows], dtype=int)),
+            "n_intervals": ("parameter", packed["count"]),
             "complete": ("parameter", np.array([r is not None for r in rows], dtype=bool)),
         },
         coords={"parameter": names},
