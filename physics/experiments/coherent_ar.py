@@ -16,8 +16,11 @@ A reduced grid would be faster but would change the significance, the check of t
 against the publication. The F90 coordinate of the signal is taken from the release's CEvNS
 template (shape per energy bin only; its normalisation is never used).
 
-No ν–e channel: electron recoils have F90 ≈ 0.3 and fall below the analysis region
-F90 ≥ 0.5 (pulse-shape discrimination, arXiv:2003.10630), so ``electron_events`` is 0.
+No ν–e channel, ``electron_events`` = 0: the analysis region F90 ∈ [0.5, 0.9] selects
+nuclear recoils by pulse shape; electron recoils (F90 ≈ 0.3 in LAr) are rejected
+(arXiv:2003.10630). Even before that cut ν–e scattering is negligible here: per Ar atom
+(18 free electrons) its flux-averaged cross section is 2.4e-42 cm² (0.13 % of CEvNS), and only
+1.1e-44 cm² (6e-6 of CEvNS, ≈ 1e-3 events) with T_e < 120 keV (``cross_sections.nu_e``).
 
 Likelihood: binned Poisson with nine Gaussian-constrained linear nuisances
 (``coherent_ar_likelihood``), profiled exactly and batched.

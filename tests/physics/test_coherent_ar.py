@@ -160,3 +160,12 @@ def test_chi2_batch_shape(ar: CoherentAr):
     out = ar.chi2(np.stack([[s, 0.5 * s], [2.0 * s, 0 * s], [s, s]]))
     assert out.shape == (3, 2)
     assert out[0, 0] == pytest.approx(out[2, 1])
+
+
+def test_form_factor_option_reaches_the_channels():
+    kn = CoherentAr(form_factor="klein_nystrand", form_factor_options=(("range_fm", 0.7),))
+    assert all(ch.meta["form_factor"] == "klein_nystrand" for ch in kn.channels())
+    helm = CoherentAr().sm_signal().sum()
+    # both form factors suppress by a few % at these q (≤ 0.5 fm⁻¹); they agree to < 10 %
+    assert kn.sm_signal().sum() != helm
+    assert abs(kn.sm_signal().sum() / helm - 1.0) < 0.10
