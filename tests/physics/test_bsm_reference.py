@@ -74,24 +74,24 @@ class Line:
 
 @dataclass(frozen=True)
 class Spectrum:
-    pdf: Callable
+    """dΦ/dEν (absolute, cm⁻² MeV⁻¹) up to max_energy_MeV; kinks only at ``breakpoints``."""
+
+    flux: Callable
     max_energy_MeV: float
-    fluence: float
+    breakpoints: tuple[float, ...] = ()
+
+
+def _normalised(pdf: Callable, max_energy_MeV: float, fluence: float) -> Spectrum:
+    e = np.linspace(1e-4, max_energy_MeV, 6001)
+    norm = fluence / np.trapezoid(pdf(e), e)
+    return Spectrum(lambda x: norm * pdf(x), max_energy_MeV)
 
 
 def _grid_moments(spec: Line | Spectrum, emin: np.ndarray) -> np.ndarray:
     if isinstance(spec, Line):
         return line_flux_moments(spec.energy_MeV, spec.fluence, emin)
     e = np.linspace(1e-4, spec.max_energy_MeV, 6001)
-    phi = spec.pdf(e)
-    phi = phi * spec.fluence / np.trapezoid(phi, e)
-    return tabulated_flux_moments(e, phi, emin)
-
-
-def _normalised(spec: Spectrum) -> Callable:
-    e = np.linspace(1e-4, spec.max_energy_MeV, 6001)
-    norm = spec.fluence / np.trapezoid(spec.pdf(e), e)
-    return lambda x: norm * spec.pdf(x)
+    return tabulated_flux_moments(e, spec.flux(e), emin)
 
 
 class SyntheticExperiment(Experiment):
@@ -106,10 +106,10 @@ class SyntheticExperiment(Experiment):
         ge = averaged_nucleus(target("Ge"))
         sns = {
             "numu": Line(PROMPT_MeV, 3e14),
-            "nue": Spectrum(michel("nue"), M_MU / 2, 3e14),
-            "numubar": Spectrum(michel("numubar"), M_MU / 2, 3e14),
+            "nue": _normalised(michel("nue"), M_MU / 2, 3e14),
+            "numubar": _normalised(michel("numubar"), M_MU / 2, 3e14),
         }
-        reactor = {"nuebar": Spectrum(reactor_like, 8.0, 4e18)}
+        reactor = {"nuebar": _normalised(reactor_like, 8.0, 4e18)}
         # (name, kind, particle, spectra, T range MeV, n targets, bin scale MeV)
         self.layout = (
             ("cs_nuclei", "nucleus", cs, sns, (1e-3, 0.12), 5e25, 0.1),
@@ -213,10 +213,49 @@ def model_dsigma(model_name: str, params: dict, channel: Channel, flavour: str, 
         sin2_theta_w=sin2w)
 
 
-def reference_counts(experiment: SyntheticExperiment, quenching, model_name, params,
-                     n_nodes: int = 160) -> np.ndarray:
+def experiment_spectra(experiment: Experiment) -> dict[str, dict[str, Line | Spectrum]]:
+    """Per channel and flavour, the flux behind the moments, from the flux modules."""
+    if isinstance(experiment, SyntheticExperiment):
+        return experiment.spectra
+    out = {}
+    if experiment.name.startswith("coherent"):
+        from nubound.physics.fluxes import pion_dar
+
+        beam = experiment.beam
+        for ch in experiment.channels():
+            out[ch.name] = {
+                f: Line(pion_dar.PROMPT_NEUTRINO_ENERGY_MeV, beam.fluence_per_flavour_cm2)
+                if f == "numu" else
+                Spectrum(lambda e, f=f: pion_dar.sns_spectrum_per_MeV(beam, f, e), M_MU / 2)
+                for f in ch.flavours
+            }
+        return out
+    from nubound.physics.fluxes import reactor
+
+    model, scale = experiment.spectrum_model, experiment.fluence_scale_s
+    nodes = reactor.energy_grid_MeV(model, n_fine=2)
+    spec = Spectrum(lambda e: scale * reactor.reactor_flux_per_MeV(e, spectrum_model=model),
+                    float(nodes[-1]), tuple(nodes[1:-1]))
+    return {ch.name: {"nuebar": spec} for ch in experiment.channels()}
+
+
+def _energy_rule(emin: np.ndarray, spec: Spectrum, x, w):
+    """Composite Gauss–Legendre nodes/weights (nT, n) on [emin, max], split at breakpoints.
+
+    Panels below emin collapse to zero length (weight 0), so every T has the same node count.
+    """
+    inner = np.array([*spec.breakpoints, spec.max_energy_MeV])
+    edges = np.concatenate([emin[:, None], np.maximum(inner[None, :], emin[:, None])], axis=1)
+    lo, hi = edges[:, :-1, None], edges[:, 1:, None]
+    nodes = lo + 0.5 * (hi - lo) * (x + 1.0)
+    weights = 0.5 * (hi - lo) * w
+    return nodes.reshape(emin.size, -1), weights.reshape(emin.size, -1)
+
+
+def reference_counts(experiment: Experiment, quenching, model_name, params,
+                     n_nodes: int = 48) -> np.ndarray:
     """Direct Eν quadrature of flux × dσ/dT for one point, folded with the response."""
-    x, w = np.polynomial.legendre.leggauss(n_nodes)
+    spectra = experiment_spectra(experiment)
     rates = {}
     for ch in experiment.channels(quenching):
         t = ch.recoil_energy_MeV
@@ -224,18 +263,18 @@ def reference_counts(experiment: SyntheticExperiment, quenching, model_name, par
         emin = min_neutrino_energy_MeV(t, mass)
         out = np.zeros((len(ch.flavours), t.size))
         for i, flav in enumerate(ch.flavours):
-            spec = experiment.spectra[ch.name][flav]
+            spec = spectra[ch.name][flav]
             if isinstance(spec, Line):
                 ok = emin <= spec.energy_MeV
                 out[i, ok] = spec.fluence * model_dsigma(
                     model_name, params, ch, flav, spec.energy_MeV, t[ok])
                 continue
-            pdf = _normalised(spec)
             ok = emin < spec.max_energy_MeV
-            lo, hi = emin[ok][:, None], spec.max_energy_MeV
-            e = lo + 0.5 * (hi - lo) * (x[None, :] + 1.0)
+            # per panel: smooth flux (one panel) or linear pieces between breakpoints
+            x, w = np.polynomial.legendre.leggauss(10 if spec.breakpoints else n_nodes)
+            e, we = _energy_rule(emin[ok], spec, x, w)
             ds = model_dsigma(model_name, params, ch, flav, e, t[ok][:, None])
-            out[i, ok] = 0.5 * (hi - lo[:, 0]) * ((pdf(e) * ds) @ w)
+            out[i, ok] = np.sum(we * spec.flux(e) * ds, axis=1)
         rates[ch.name] = out
     return experiment.expected_counts(rates, quenching)
 
