@@ -179,6 +179,16 @@ class CoherentCsI(Experiment):
             sigma[0] = np.inf
         return profile_linear_poisson(self._observed, s + self.background, dirs, sigma)
 
+    def best_fit_components(self, signal: NDArray, *, free_signal_norm: bool = True) -> dict:
+        """Signal and backgrounds scaled to their profiled best fit (one signal, (n_bins,))."""
+        s = self.check_signal(signal)
+        theta = self.profile(s, free_signal_norm=free_signal_norm).theta
+        out = {"signal": s * (1.0 + theta[0])}
+        for i, (name, tpl) in enumerate(self.background_components.items(), start=1):
+            out[name] = tpl * (1.0 + theta[i])
+        out["theta"] = dict(zip(NUISANCES, map(float, theta), strict=True))
+        return out
+
     def profile_background_only(self, signal: NDArray) -> ProfileResult:
         """Fit with the signal fixed as given and only the background normalisations free."""
         s = self.check_signal(signal)
