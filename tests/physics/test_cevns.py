@@ -88,7 +88,7 @@ def test_weak_charge_override_and_flavour_independence():
     assert doubled == pytest.approx(4 * base, rel=1e-14, abs=0)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
     e=st.floats(min_value=0.5, max_value=60.0),
     frac=st.floats(min_value=0.0, max_value=2.0),

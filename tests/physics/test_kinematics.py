@@ -12,7 +12,7 @@ energies = st.floats(min_value=1e-3, max_value=300.0)
 masses = st.sampled_from([units.electron_mass_MeV, 37_000.0, 67_000.0, 118_000.0, 124_000.0])
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(e=energies, m=masses)
 def test_max_recoil_is_backscattering(e, m):
     # Backscattered massless ν: p_target = E + E' and (T + M)² = p² + M², E' = E − T.
@@ -22,14 +22,14 @@ def test_max_recoil_is_backscattering(e, m):
     assert (t + m) ** 2 == pytest.approx(p**2 + m**2, rel=1e-12, abs=0)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(e=energies, m=masses)
 def test_min_energy_inverts_max_recoil(e, m):
     back = float(min_neutrino_energy_MeV(max_recoil_MeV(e, m), m))
     assert back == pytest.approx(e, rel=1e-9, abs=0)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(t=st.floats(min_value=1e-7, max_value=10.0), m=masses)
 def test_max_recoil_inverts_min_energy(t, m):
     back = float(max_recoil_MeV(min_neutrino_energy_MeV(t, m), m))

@@ -80,7 +80,7 @@ def test_couplings():
         electron_couplings("nus")
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
     e=st.floats(min_value=0.05, max_value=60.0),
     frac=st.floats(min_value=0.0, max_value=1.0),
