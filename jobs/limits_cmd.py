@@ -3,7 +3,8 @@
 The formatting helpers work on the results of :mod:`nubound.storage.limits`:
 :func:`limits_table`, :func:`limits_json` (keys that scripts rely on: ``model``, ``cl``,
 ``experiments``, ``quenching``, ``limits`` = [{``mass_MeV``, ``coupling_upper``,
-``at_grid_edge``, …}] for mediator models, ``intervals`` for the others) and
+``at_grid_edge``, …}] for mediator models, ``intervals`` for the others, ``contour`` with
+``--contour X,Y``) and
 :func:`limits_csv`. NaN (a limit outside the grid, or an incomplete column) becomes ``null`` in
 JSON and an empty field in CSV. Heavy imports (xarray, matplotlib) happen inside the commands.
 """
@@ -39,6 +40,18 @@ def parse_experiments(text: str | None) -> list[str] | None:
     return [e.strip() for e in text.split(",") if e.strip()]
 
 
+def parse_contour(text: str | None) -> tuple[str, str] | None:
+    """``X,Y`` (two axis names) for ``--contour``."""
+    if not text:
+        return None
+    names = [n.strip() for n in text.split(",")]
+    if len(names) != 2 or not all(names):
+        from nubound.physics.errors import ConfigError
+
+        raise ConfigError(f"--contour expects two axis names X,Y, got '{text}'")
+    return names[0], names[1]
+
+
 def open_store(path: str) -> xr.Dataset:
     """Open a χ² store lazily (dask-backed); a clear error when it is not a Zarr store."""
     import xarray as xr
@@ -66,10 +79,18 @@ def compute_limits(
     dof: int | None = None,
     nuisance: str = "profile",
     reference: str = "global",
+    contour: tuple[str, str] | None = None,
 ) -> xr.Dataset:
-    """Coupling limits per mass for mediator stores (a ``mass*`` axis), intervals otherwise."""
+    """Coupling limits per mass for mediator stores (a ``mass*`` axis), intervals otherwise;
+    with ``contour = (x, y)`` the allowed region's boundary in that plane (default 2 dof)."""
     from nubound.storage import limits as lim
 
+    if contour is not None:
+        from nubound.storage.contours import allowed_region
+
+        x, y = contour
+        return allowed_region(ds, x, y, experiments=experiments, quenching=quenching, cl=cl,
+                              dof=dof or 2, nuisance=nuisance)
     names = experiments or lim.available_experiments(ds)
     axes = lim.model_axes(lim.experiment_chi2(ds, names[0], quenching)) if names else []
     common = dict(experiments=experiments, quenching=quenching, cl=cl, dof=dof or 1,
@@ -119,7 +140,19 @@ def _intervals(result: xr.Dataset, row: dict) -> list[dict]:
 def limits_json(result: xr.Dataset) -> dict:
     """JSON-ready dict of a limits result (see the module docstring for the keys)."""
     out = _header(result)
-    if "coupling_upper" in result:
+    if "path" in result:
+        out["contour"] = {
+            "x": result.attrs["x_name"], "y": result.attrs["y_name"],
+            "best_fit": {result.attrs["x_name"]: result.attrs["best_fit_x"],
+                         result.attrs["y_name"]: result.attrs["best_fit_y"]},
+            "paths": [
+                {"x": result.x.values[result.path.values == k].tolist(),
+                 "y": result.y.values[result.path.values == k].tolist(),
+                 "closed": bool(result.closed[k]), "at_grid_edge": bool(result.at_grid_edge[k])}
+                for k in range(result.sizes["path"])
+            ],
+        }
+    elif "coupling_upper" in result:
         mass = result.attrs.get("mass_name", "mass_MeV")
         out["coupling"] = result.attrs.get("coupling_name", "coupling")
         out["limits"] = [
@@ -154,7 +187,13 @@ def limits_csv(result: xr.Dataset) -> str:
     def cell(v: Any) -> Any:
         return "" if v is None else v
 
-    if "limits" in data:
+    if "contour" in data:
+        c = data["contour"]
+        writer.writerow(["path", c["x"], c["y"], "closed", "at_grid_edge"])
+        for k, p in enumerate(c["paths"]):
+            for xv, yv in zip(p["x"], p["y"], strict=True):
+                writer.writerow([k, xv, yv, p["closed"], p["at_grid_edge"]])
+    elif "limits" in data:
         writer.writerow(["mass_MeV", "coupling_upper", "at_grid_edge", "status",
                          "coupling_first_crossing", "n_allowed_intervals"])
         for row in data["limits"]:
@@ -186,7 +225,18 @@ def limits_table(result: xr.Dataset) -> str:
         hi = f"{iv['upper']:.4g}" + ("<" if iv["upper_at_edge"] else "")
         return f"[{lo}, {hi}]"
 
-    if "limits" in data:
+    if "contour" in data:
+        c = data["contour"]
+        lines.append(f"best fit ({c['x']}, {c['y']}) = "
+                     f"({c['best_fit'][c['x']]:.4g}, {c['best_fit'][c['y']]:.4g}); "
+                     f"{len(c['paths'])} boundary path(s) of the allowed region:")
+        for k, p in enumerate(c["paths"]):
+            kind = "closed" if p["closed"] else "open"
+            lines.append(f"  path {k}: {len(p['x'])} vertices, {kind}"
+                         + (", reaches the grid edge" if p["at_grid_edge"] else "")
+                         + f"; {c['x']} in [{min(p['x']):.4g}, {max(p['x']):.4g}], "
+                         f"{c['y']} in [{min(p['y']):.4g}, {max(p['y']):.4g}]")
+    elif "limits" in data:
         lines.append(f"{'mass_MeV':>12}  {data['coupling'] + '_upper':>16}  {'status':<11}  "
                      "allowed intervals")
         for row in data["limits"]:
@@ -210,6 +260,7 @@ def _cmd_limits(args: argparse.Namespace) -> int:
         ds, experiments=parse_experiments(args.experiments),
         quenching=parse_quenching(args.quenching), cl=args.cl, dof=args.dof,
         nuisance=args.nuisance, reference=args.reference,
+        contour=parse_contour(args.contour),
     )
     if args.format == "json":
         print(json.dumps(limits_json(result), indent=2))
@@ -226,7 +277,7 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     ds = open_store(args.store)
     plot_limits(ds, args.output, experiments=parse_experiments(args.experiments),
                 quenching=parse_quenching(args.quenching), cl=args.cl, dof=args.dof,
-                nuisance=args.nuisance)
+                nuisance=args.nuisance, plane=parse_contour(args.contour))
     return 0
 
 
@@ -249,8 +300,12 @@ def add_limit_commands(subparsers: argparse._SubParsersAction) -> None:
     limits.add_argument("--format", default="table", choices=["table", "json", "csv"])
     limits.add_argument("--reference", default="global", choices=["global", "per_mass"],
                         help="minimum for Δχ²: global, or per mass (raster scan)")
+    limits.add_argument("--contour", metavar="X,Y",
+                        help="boundary of the allowed region in the X-Y plane (default 2 dof)")
     limits.set_defaults(func=_cmd_limits)
     plot = subparsers.add_parser("plot", help="plot the limits of a χ² store")
     _common(plot)
     plot.add_argument("-o", "--output", required=True, help="output file (.png, .pdf)")
+    plot.add_argument("--contour", metavar="X,Y",
+                      help="allowed region in the X-Y plane (default: the first two axes)")
     plot.set_defaults(func=_cmd_plot)

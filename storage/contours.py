@@ -186,3 +186,41 @@ def contour_paths(
         },
         attrs={"level": float(level), "x_name": x, "y_name": y, "x_scale": sx, "y_scale": sy},
     )
+
+
+def allowed_region(
+    ds: xr.Dataset,
+    x: str,
+    y: str,
+    *,
+    experiments: list[str] | None = None,
+    quenching: str | dict[str, str] = "profile",
+    cl: float = 0.9,
+    dof: int = 2,
+    nuisance: str = "profile",
+    prior: str | dict[str, str] = "flat",
+) -> xr.Dataset:
+    """Boundary of the allowed region in the (``x``, ``y``) plane of a store, e.g. ε^u vs ε^d.
+
+    The experiments are combined as in :func:`nubound.storage.limits.combined_chi2`, the other
+    model axes profiled or marginalized, Δχ² taken against the plane's minimum, and the
+    Δχ² = ``chi2.ppf(cl, dof)`` line traced (:func:`contour_paths`). attrs: those of
+    :func:`contour_paths` plus model, data, experiments, quenching, cl, dof, threshold, nuisance,
+    reference, chi2_min, and ``best_fit_x``/``best_fit_y`` (the grid point of the minimum).
+    """
+    from nubound.storage import limits as lim  # limits imports this module
+
+    chi2 = lim.combined_chi2(ds, experiments, quenching)
+    axes = lim.model_axes(chi2)
+    for name in (x, y):
+        if name not in axes:
+            raise ConfigError(f"contour: '{name}' is not an axis; axes: {', '.join(axes)}")
+    others = [a for a in axes if a not in (x, y)]
+    profile = lim.reduce_axes(chi2, others, nuisance, prior=prior).compute()
+    dchi2 = lim.delta_chi2(profile).transpose(y, x)
+    level = lim.threshold(cl, dof)
+    paths = contour_paths(dchi2, level, x=x, y=y)
+    iy, ix = np.unravel_index(np.nanargmin(dchi2.values), dchi2.shape)
+    paths.attrs |= lim.result_attrs(profile, cl, dof, level, nuisance, "global") | {
+        "best_fit_x": float(dchi2[x][ix]), "best_fit_y": float(dchi2[y][iy])}
+    return paths

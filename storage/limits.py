@@ -336,15 +336,16 @@ def coupling_limits(
             "upper_at_edge": (mi, packed["upper_at_edge"]),
         },
         coords={mass: m},
-        attrs=_result_attrs(chi2, cl, dof, level, nuisance, reference)
+        attrs=result_attrs(chi2, cl, dof, level, nuisance, reference)
         | {"coupling_name": coupling, "mass_name": mass, "coupling_scale": scale,
            "coupling_min": float(g.min()), "coupling_max": float(g.max())},
     )
 
 
-def _result_attrs(
+def result_attrs(
     chi2: xr.DataArray, cl: float, dof: int, level: float, nuisance: str, reference: str
 ) -> dict:
+    """The attrs every limits result carries: what was combined and how, and the threshold."""
     return {
         "model": chi2.attrs.get("model", ""),
         "data": chi2.attrs.get("data", ""),
@@ -407,5 +408,5 @@ def parameter_intervals(
             "complete": ("parameter", np.array([r is not None for r in rows], dtype=bool)),
         },
         coords={"parameter": names},
-        attrs=_result_attrs(chi2, cl, dof, level, nuisance, "global"),
+        attrs=result_attrs(chi2, cl, dof, level, nuisance, "global"),
     )

@@ -54,10 +54,12 @@ def plot_limits(
     cl: float = 0.9,
     dof: int | None = None,
     nuisance: str = lim.PROFILE,
+    plane: tuple[str, str] | None = None,
 ) -> Path:
     """Draw the limits of a store into ``path`` (PNG, PDF, … by suffix); returns the path.
 
-    ``dof`` defaults to 1 for 1-D profiles and mediator limits, 2 for 2-D allowed regions.
+    ``dof`` defaults to 1 for 1-D profiles and mediator limits, 2 for 2-D allowed regions;
+    ``plane`` = (x, y) picks the axes of an allowed-region plot (default: the first two).
     """
     import matplotlib
 
@@ -69,7 +71,10 @@ def plot_limits(
     axes = lim.model_axes(lim.experiment_chi2(ds, names[0], quenching))
     mass_axes = [a for a in axes if a.startswith("mass")]
     fig, ax = plt.subplots(figsize=(6.4, 4.8), layout="constrained")
-    if mass_axes:
+    if plane is not None:
+        dof = dof or 2
+        _draw_regions(ax, ds, curves, cl, dof, nuisance, plane[0], plane[1])
+    elif mass_axes:
         dof = dof or 1
         _draw_mediator(ax, ds, curves, cl, dof, nuisance, mass_axes[0])
     elif len(axes) == 1:

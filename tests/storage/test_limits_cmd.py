@@ -110,3 +110,22 @@ def test_bad_inputs_are_clear_errors(store, tmp_path):
     with pytest.raises(DataFileError, match="STORE"):
         run(["limits", str(tmp_path / "missing.zarr")])
     assert limits_cmd.parse_quenching("a=x, b=profile") == {"a": "x", "b": "profile"}
+
+
+def test_contour_json_and_csv(tmp_path, capsys):
+    eps = np.linspace(-1.0, 1.0, 101)
+    u, d = np.meshgrid(eps, eps, indexing="ij")
+    ds = xr.Dataset({"chi2_dresden_ii": (("eps_u_ee", "eps_d_ee"), (u**2 + d**2) / 0.1)},
+                    coords={"eps_u_ee": eps, "eps_d_ee": eps}, attrs={"model": "nsi"})
+    path = str(tmp_path / "nsi.zarr")
+    ds.to_zarr(path, consolidated=False)
+    run(["limits", path, "--contour", "eps_u_ee,eps_d_ee", "--format", "json"])
+    out = json.loads(capsys.readouterr().out)
+    assert out["dof"] == 2 and out["contour"]["x"] == "eps_u_ee"
+    (only,) = out["contour"]["paths"]
+    radius = np.hypot(only["x"], only["y"])
+    np.testing.assert_allclose(radius, np.sqrt(0.1 * lim.threshold(0.9, 2)), rtol=2e-3)
+    run(["limits", path, "--contour", "eps_u_ee,eps_d_ee", "--format", "csv"])
+    assert capsys.readouterr().out.splitlines()[0] == "path,eps_u_ee,eps_d_ee,closed,at_grid_edge"
+    run(["limits", path, "--contour", "eps_u_ee,eps_d_ee"])
+    assert "closed" in capsys.readouterr().out

@@ -127,3 +127,27 @@ def test_log_contour_and_edge_flag():
                         coords={"m": gx, "g": gy})
     open_path = contour_paths(edge, T2, x="m", y="g")
     assert bool(open_path.at_grid_edge[0]) and not bool(open_path.closed[0])
+
+
+def test_allowed_region_of_two_experiments_is_the_combined_ellipse(tmp_path):
+    # two degenerate bands (each constrains one combination) combine into the ellipse
+    # v·(A + B)·v = t(2 dof); a third, profiled axis (flat in χ²) must not change it
+    eu, ed, extra = np.linspace(-1, 1, 161), np.linspace(-1, 1, 161), np.array([0.0, 1.0])
+    u, d, _ = np.meshgrid(eu, ed, extra, indexing="ij")
+    dims = ("eps_u_ee", "eps_d_ee", "eps_u_mumu")
+    ds = reopen(xr.Dataset(
+        {"chi2_a": (dims, ((2 * u + d) / 0.2) ** 2), "chi2_b": (dims, ((u - d) / 0.3) ** 2)},
+        coords={"eps_u_ee": eu, "eps_d_ee": ed, "eps_u_mumu": extra}), tmp_path / "r.zarr")
+    region = lim_contours_allowed_region(ds)
+    assert region.sizes["path"] == 1 and bool(region.closed[0])
+    assert region.attrs["dof"] == 2 and region.attrs["experiments"] == ["a", "b"]
+    xv, yv = region.x.values, region.y.values
+    q = ((2 * xv + yv) / 0.2) ** 2 + ((xv - yv) / 0.3) ** 2
+    np.testing.assert_allclose(q, T2, rtol=2e-3)
+    assert (region.attrs["best_fit_x"], region.attrs["best_fit_y"]) == (0.0, 0.0)
+
+
+def lim_contours_allowed_region(ds):
+    from nubound.storage.contours import allowed_region
+
+    return allowed_region(ds, "eps_u_ee", "eps_d_ee")

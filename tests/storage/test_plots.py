@@ -68,7 +68,8 @@ def test_one_parameter_and_nsi_plots(tmp_path):
          "chi2_b": (("eps_u_ee", "eps_d_ee"), ((eu + 2 * ed) / 0.1) ** 2 + (ed / 0.5) ** 2)},
         coords={"eps_u_ee": eps, "eps_d_ee": eps}, attrs={"model": "nsi", "data": "observed"},
     )
-    for name, ds in (("mu", one), ("nsi", nsi)):
-        png = plot_limits(ds, tmp_path / f"{name}.png")
+    for name, ds, plane in (("mu", one, None), ("nsi", nsi, None),
+                            ("nsi_du", nsi, ("eps_d_ee", "eps_u_ee"))):
+        png = plot_limits(ds, tmp_path / f"{name}.png", plane=plane)
         fraction, colours = ink(png)
         assert 0.02 < fraction < 0.5 and len(colours) > 4
