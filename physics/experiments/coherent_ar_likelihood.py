@@ -104,7 +104,9 @@ def signal_shape_ratios() -> NDArray:
 
 
 def _merge_empty_bins(x: NDArray, empty: NDArray) -> NDArray:
-    """Bins with no observed events, summed into one trailing bin (last axis)."""
+    """Bins with no observed events, summed into one trailing bin (last axis), if any."""
+    if not empty.any():
+        return x
     return np.concatenate([x[..., ~empty], x[..., empty].sum(axis=-1, keepdims=True)], axis=-1)
 
 
