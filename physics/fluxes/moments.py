@@ -35,7 +35,11 @@ def tabulated_flux_moments(
     emin = np.asarray(min_energy_MeV, dtype=float)
     out = np.empty((N_MOMENTS, emin.size))
     for k in range(N_MOMENTS):
-        integrand = phi * e ** (-k)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            integrand = phi * e ** (-k)
+        if k > 0 and e[0] == 0.0:
+            # node at Eν = 0: take the finite limit of φ Eν^-k by linear extrapolation
+            integrand[0] = 2.0 * integrand[1] - integrand[2]
         # upper tail integral from each grid node to the last one
         cum = cumulative_trapezoid(integrand, e, initial=0.0)
         tail = cum[-1] - cum
