@@ -1,0 +1,99 @@
+"""Grid points per second of the BSM models' fast path vs the straightforward reference.
+
+Run (1 core: single-threaded BLAS; timings are the process' CPU time, robust on a busy host):
+    OPENBLAS_NUM_THREADS=1 .venv/bin/python -m pytest benchmarks/bench_models.py \
+        --benchmark-only --benchmark-columns=mean,rounds
+Each benchmark evaluates one block of 50 masses × 200 couplings (10⁴ points) on the three
+experiments (dresden_ii, coherent_csi, coherent_ar), with the mass-template cache cleared
+before every round (each block of a scan brings new masses). ``extra_info`` holds
+``points_per_s`` (all three experiments per point) and ``ratio_to_reference``: the same figure
+for ``tests/physics/test_bsm_reference.reference_counts`` (direct Eν quadrature of the explicit
+cross sections, one point at a time) measured in the same process.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nubound.physics.experiments import get_experiment
+from nubound.physics.models import base, get_model
+
+EXPERIMENTS = ("dresden_ii", "coherent_csi", "coherent_ar")
+N_MASS, N_COUPLING = 50, 200
+
+
+def _reference_module():
+    name = "nubound_tests_bsm_reference"
+    if name not in sys.modules:
+        path = Path(__file__).resolve().parents[1] / "tests/physics/test_bsm_reference.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+@pytest.fixture(scope="module")
+def experiments():
+    exps = [get_experiment(n) for n in EXPERIMENTS]
+    for e in exps:
+        e.channels()
+    return exps
+
+
+BLOCKS = {
+    "vector_universal": {"mass_MeV": np.geomspace(1e-2, 1e4, N_MASS)[:, None],
+                         "coupling": np.geomspace(1e-7, 1e-3, N_COUPLING)[None, :]},
+    "scalar_universal": {"mass_MeV": np.geomspace(1e-2, 1e4, N_MASS)[:, None],
+                         "coupling": np.geomspace(1e-7, 1e-3, N_COUPLING)[None, :]},
+    "magnetic_moment": {"mu_e": np.geomspace(1e-12, 1e-8, N_MASS)[:, None],
+                        "mu_mu": np.geomspace(1e-12, 1e-8, N_COUPLING)[None, :]},
+    "nsi": {"eps_u_ee": np.linspace(-1, 1, N_MASS)[:, None],
+            "eps_d_mumu": np.linspace(-1, 1, N_COUPLING)[None, :]},
+}
+ONE_POINT = {
+    "vector_universal": {"mass_MeV": 10.0, "coupling": 1e-5},
+    "scalar_universal": {"mass_MeV": 10.0, "coupling": 1e-5},
+    "magnetic_moment": {"mu_e": 1e-10, "mu_mu": 1e-10},
+    "nsi": {"eps_u_ee": 0.1, "eps_d_mumu": 0.1},
+}
+
+
+def _reference_points_per_s(experiments, name: str, n_points: int = 3) -> float:
+    ref = _reference_module()
+    start = time.process_time()
+    for _ in range(n_points):
+        for e in experiments:
+            ref.reference_counts(e, None, name, ONE_POINT[name])
+    return n_points / (time.process_time() - start)
+
+
+@pytest.mark.benchmark(group="bsm-models", timer=time.process_time, warmup=True)
+@pytest.mark.parametrize("name", list(BLOCKS))
+def test_fast_path_block(benchmark, experiments, name):
+    model = get_model(name)
+    params = BLOCKS[name]
+
+    def block():
+        base._mass_templates.cache_clear()
+        return [model.signal_counts(e, None, params) for e in experiments]
+
+    out = benchmark.pedantic(block, rounds=5, iterations=1, warmup_rounds=1)
+    n_points = N_MASS * N_COUPLING
+    assert out[0].shape == (N_MASS, N_COUPLING, experiments[0].n_bins)
+    fast = n_points / benchmark.stats.stats.mean
+    reference = _reference_points_per_s(experiments, name)
+    benchmark.extra_info.update({
+        "points_per_s": fast,
+        "reference_points_per_s": reference,
+        "ratio_to_reference": fast / reference,
+        "experiments": ",".join(EXPERIMENTS),
+    })
+    print(f"\n{name}: fast {fast:.3g} points/s, reference {reference:.3g} points/s, "
+          f"ratio {fast / reference:.3g}")
