@@ -176,3 +176,36 @@ def test_bad_inputs_raise_clear_errors(csi):
         CoherentCsI(form_factor="woods_saxon")
     with pytest.raises(PhysicsInputError, match="factorized"):
         CoherentCsI(ss_template="smooth")
+
+
+def test_registry_builds_the_experiment_and_summary_is_json_ready(summary):
+    import json
+
+    from nubound.physics.experiments import get_experiment
+
+    assert isinstance(get_experiment("coherent_csi"), CoherentCsI)
+    text = json.dumps(summary)
+    for key in (
+        "flux_averaged_cross_section_cm2", "fluence_per_flavour_cm2", "cevns_events",
+        "electron_events", "background_events", "observed_events", "chi2_sm",
+        "chi2_background_only", "signal_strength_best_fit", "data", "quenching",
+    ):
+        assert f'"{key}"' in text
+
+
+def test_best_fit_components_reproduce_the_profiled_expectation(csi):
+    sm = csi.sm_signal()
+    fit = csi.best_fit_components(sm)
+    total = sum(fit[k] for k in ("signal", "steady_state", "brn", "nin"))
+    # stationarity of the Poisson χ² in the free signal scale: Σ_i (1 − n_i/μ_i) S_i = 0
+    score = np.sum((1.0 - csi.observed / total) * sm)
+    assert abs(score) < 1e-6 * sm.sum()
+    # and in the steady-state scale, balanced by its Gaussian pull
+    ss = csi.background_components["steady_state"]
+    theta_ss = fit["theta"]["steady_state"]
+    assert np.sum((1.0 - csi.observed / total) * ss) + theta_ss / csi.prior_sigma[1] ** 2 == (
+        pytest.approx(0.0, abs=1e-6 * ss.sum())
+    )
+    assert fit["theta"]["signal"] == pytest.approx(
+        csi.profile(sm, free_signal_norm=True).theta[0]
+    )
