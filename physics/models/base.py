@@ -252,7 +252,7 @@ def _static(
     return model.build_static(experiment, quenching, kinds)
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=32)
 def _mass_templates(
     model: Model,
     experiment: Experiment,
