@@ -26,11 +26,11 @@ class ProfileResult:
 
 
 def _objective(n, base, directions, theta, inv_var, centre):
-    mu = base + np.einsum("...p,...pb->...b", theta, directions)
+    mu = base + np.matmul(theta[..., None, :], directions)[..., 0, :]
     pulls = np.sum(((theta - centre) ** 2) * inv_var, axis=-1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        bad = np.any((mu <= 0) & (n > 0), axis=-1) | np.any(mu < 0, axis=-1)
-        value = poisson_chi2(n, np.where(mu > 0, mu, 1.0)) + pulls
+    bad = np.any((mu <= 0) & (n > 0), axis=-1) | np.any(mu < 0, axis=-1)
+    # a bin with n = 0 contributes 2μ, also when μ = 0 (poisson_chi2_terms)
+    value = poisson_chi2(n, mu) + pulls
     return np.where(bad, np.inf, value), mu
 
 
@@ -41,6 +41,7 @@ def profile_linear_poisson(
     prior_sigma: ArrayLike,
     *,
     prior_centre: ArrayLike | None = None,
+    start: ArrayLike | None = None,
     max_iterations: int = 50,
     tolerance: float = 1e-10,
 ) -> ProfileResult:
@@ -57,7 +58,10 @@ def profile_linear_poisson(
     prior_sigma : (n_par,)
         Widths of the Gaussian pulls; ``np.inf`` for an unconstrained parameter.
     prior_centre : (n_par,), optional
-        Centres of the pulls (default 0). Also the starting point.
+        Centres of the pulls (default 0).
+    start : (..., n_par), optional
+        Starting point (default: the centres), e.g. the background-only fit; any start
+        converges to the same minimum (convex objective), a good one in fewer steps.
 
     Returns
     -------
@@ -74,7 +78,8 @@ def profile_linear_poisson(
     batch = np.broadcast_shapes(base.shape[:-1], d.shape[:-2])
     base = np.broadcast_to(base, batch + base.shape[-1:])
     d = np.broadcast_to(d, batch + d.shape[-2:])
-    theta = np.broadcast_to(centre, batch + (n_par,)).copy()
+    first = centre if start is None else np.asarray(start, dtype=float)
+    theta = np.broadcast_to(first, batch + (n_par,)).copy()
     f, mu = _objective(n, base, d, theta, inv_var, centre)
     converged = np.zeros(batch, dtype=bool)
     ridge = 1e-12 * np.eye(n_par)
@@ -82,9 +87,10 @@ def profile_linear_poisson(
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(mu > 0, n / mu, 0.0)
             curv = np.where(mu > 0, n / mu**2, 0.0)
-        grad = 2.0 * np.einsum("...b,...pb->...p", 1.0 - ratio, d)
+        grad = 2.0 * np.matmul(d, (1.0 - ratio)[..., :, None])[..., 0]
         grad = grad + 2.0 * inv_var * (theta - centre)
-        hess = 2.0 * np.einsum("...pb,...qb,...b->...pq", d, d, curv) + 2.0 * np.diag(inv_var)
+        hess = 2.0 * np.matmul(d * curv[..., None, :], np.swapaxes(d, -1, -2))
+        hess = hess + 2.0 * np.diag(inv_var)
         scale = np.maximum(np.abs(np.diagonal(hess, axis1=-2, axis2=-1)).max(axis=-1), 1.0)
         step = -np.linalg.solve(hess + ridge * scale[..., None, None], grad[..., None])[..., 0]
         decrement = -np.sum(grad * step, axis=-1)
@@ -92,7 +98,7 @@ def profile_linear_poisson(
         if np.all(converged):
             break
         # keep μ positive: largest fraction of the step with μ + α Δμ > 0, times 0.99
-        dmu = np.einsum("...p,...pb->...b", step, d)
+        dmu = np.matmul(step[..., None, :], d)[..., 0, :]
         with np.errstate(divide="ignore", invalid="ignore"):
             limit = np.where(dmu < 0, -mu / dmu, np.inf).min(axis=-1)
         alpha = np.minimum(1.0, 0.99 * limit)

@@ -68,3 +68,20 @@ def test_batch_agrees_with_minuit_on_random_problems():
         ref = _minuit_profile(n, base[i], d[i], sigma, [np.zeros(4), [-0.5, 0.1, -0.1, 0.2]])
         assert res.chi2[i] <= ref + 1e-6
         assert res.chi2[i] == pytest.approx(ref, abs=1e-3)
+
+
+def test_empty_bin_with_zero_expectation_adds_nothing():
+    # bin 2: n = 0 and μ = 0 for every θ; its term must be 0, not a finite offset
+    n = np.array([10.0, 5.0, 0.0])
+    s = np.array([10.0, 5.0, 0.0])
+    res = profile_linear_poisson(n, s, s[None, :], [np.inf])
+    assert res.chi2 == pytest.approx(0.0, abs=1e-9)
+
+
+def test_start_point_does_not_change_the_minimum():
+    rng = np.random.default_rng(3)
+    bkg = rng.uniform(1, 10, (2, 12))
+    n = rng.poisson(bkg.sum(0)).astype(float)
+    a = profile_linear_poisson(n, bkg.sum(0), bkg, [0.2, np.inf])
+    b = profile_linear_poisson(n, bkg.sum(0), bkg, [0.2, np.inf], start=[0.3, -0.4])
+    assert b.chi2 == pytest.approx(float(a.chi2), abs=1e-9)
