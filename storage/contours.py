@@ -1,9 +1,16 @@
 """Boundaries of allowed regions on a grid: 1-D allowed intervals and 2-D contour paths.
 
 The allowed region at a given confidence level is {Δχ² ≤ threshold}; its boundary is found
-between grid points by linear interpolation of Δχ² in the axis' *plotting* variable: ln x for
-an axis with a logarithmic scale (couplings, masses), x itself otherwise (NSI ε, which can be
-negative, or a magnetic moment grid that starts at 0). Nothing is ever snapped to the grid.
+between the two grid points that straddle the threshold, never snapped to the grid. Each axis
+has a plotting variable, u = ln x for a logarithmic axis (couplings, masses) and u = x otherwise
+(NSI ε, which can be negative, or a magnetic-moment grid that starts at 0), and the
+interpolation is chosen to be exact for the shapes Δχ² takes there:
+
+- log axes: ln Δχ² linear in ln x (exact for a power law, e.g. Δχ² ∝ g⁴ of a mediator's rate
+  shift ∝ g² far below the cancellation band); linear Δχ² in ln x when an end point has
+  Δχ² = 0 (the minimum itself);
+- linear axes: √Δχ² linear in x (exact for a parabola, a Gaussian likelihood);
+- 2-D contours: marching squares (contourpy) on √Δχ² in the plotting variables.
 
 Edges: an interval (or a contour path) that reaches the first or last grid point is *open* — the
 allowed region continues beyond the grid and that end is not a measured boundary. Such ends
@@ -76,7 +83,8 @@ def allowed_intervals_1d(
     x : (n,) grid values (any order; sorted here), in the axis' unit.
     delta_chi2 : (n,) Δχ² at ``x``.
     threshold : the Δχ² level, e.g. ``scipy.stats.chi2.ppf(0.9, 1)`` = 2.706.
-    scale : ``"log"`` interpolates Δχ² linearly in ln x, ``"linear"`` in x.
+    scale : ``"log"`` (plotting variable ln x) or ``"linear"`` (x); see the module docstring
+        for the interpolated quantity.
 
     Returns
     -------
@@ -97,8 +105,10 @@ def allowed_intervals_1d(
     out = []
     for i0, i1 in zip(starts, ends, strict=True):
         lo_edge, hi_edge = bool(i0 == 0), bool(i1 == x.size - 1)
-        lo = t[0] if lo_edge else _crossing(t[i0 - 1], t[i0], v[i0 - 1], v[i0], threshold)
-        hi = t[-1] if hi_edge else _crossing(t[i1], t[i1 + 1], v[i1], v[i1 + 1], threshold)
+        lo = t[0] if lo_edge else _crossing(t[i0 - 1], t[i0], v[i0 - 1], v[i0], threshold,
+                                            scale)
+        hi = t[-1] if hi_edge else _crossing(t[i1], t[i1 + 1], v[i1], v[i1 + 1], threshold,
+                                             scale)
         out.append(Interval(_from_plot(lo, scale), _from_plot(hi, scale), lo_edge, hi_edge))
     return out
 
@@ -120,9 +130,16 @@ def pack_intervals(rows: list[list[Interval] | None]) -> dict[str, NDArray]:
     return out
 
 
-def _crossing(t0: float, t1: float, v0: float, v1: float, level: float) -> float:
-    """Where the straight line through (t0, v0), (t1, v1) reaches ``level`` (v0, v1 straddle it)."""
-    return float(t0 + (level - v0) * (t1 - t0) / (v1 - v0))
+def _crossing(t0: float, t1: float, v0: float, v1: float, level: float, scale: str) -> float:
+    """Where Δχ² reaches ``level`` between (t0, v0) and (t1, v1) (they straddle it), in the
+    plotting variable t; the interpolated quantity is chosen by ``scale`` (module docstring)."""
+    if scale == "log" and v0 > 0 and v1 > 0:
+        f0, f1, target = np.log(v0), np.log(v1), np.log(level)
+    elif scale == "log":
+        f0, f1, target = v0, v1, level
+    else:
+        f0, f1, target = np.sqrt(v0), np.sqrt(v1), np.sqrt(level)
+    return float(t0 + (target - f0) * (t1 - t0) / (f1 - f0))
 
 
 def contour_paths(
@@ -130,8 +147,9 @@ def contour_paths(
 ) -> xr.Dataset:
     """The Δχ² = ``level`` lines of a 2-D grid (boundary of the allowed region) as vertex lists.
 
-    Contours are traced with contourpy (marching squares, linear interpolation) in the plotting
-    variables of the two axes (ln for log axes, see :func:`axis_scale`), then mapped back.
+    Contours of √Δχ² = √level are traced with contourpy (marching squares, linear
+    interpolation) in the plotting variables of the two axes (ln for log axes, see
+    :func:`axis_scale`), then mapped back.
 
     Parameters
     ----------
@@ -158,10 +176,11 @@ def contour_paths(
     ix, iy = np.argsort(xs), np.argsort(ys)
     xs, ys, z = xs[ix], ys[iy], z[np.ix_(iy, ix)]
     tx, ty = _to_plot(xs, sx), _to_plot(ys, sy)
+    root = np.sqrt(np.clip(z, 0.0, None))  # √Δχ²: exact crossings for Gaussian likelihoods
     gen = contourpy.contour_generator(
-        tx, ty, np.ma.masked_invalid(z), line_type=contourpy.LineType.Separate
+        tx, ty, np.ma.masked_invalid(root), line_type=contourpy.LineType.Separate
     )
-    lines = gen.lines(level)
+    lines = gen.lines(np.sqrt(level))
     vx, vy, vpath, closed, at_edge = [], [], [], [], []
     for k, line in enumerate(lines):
         line = np.asarray(line, dtype=float)

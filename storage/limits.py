@@ -12,7 +12,8 @@ quenching dimension where the experiment has quenching choices). The steps, in o
 4. **Δχ²** against the minimum of the combination: global by default (DESIGN.md); ``per_mass``
    (raster scan: minimum at each mass) on request.
 5. **Threshold** ``scipy.stats.chi2.ppf(cl, dof)`` (dof stated in the result), e.g. 2.706 for
-   90 % CL and 1 dof, 4.605 for 2 dof.
+   90 % CL and 1 dof, 4.605 for 2 dof (physics.md §7). A strictly one-sided 90 % limit in
+   Wilks' asymptotics would be Δχ² = 1.64, i.e. ``cl=0.8``: the caller states it.
 
 Upper limits on a coupling (:func:`coupling_limits`). The excluded set at fixed mass is
 {Δχ² > threshold}; it need not be a half line: the universal vector mediator interferes
@@ -22,6 +23,9 @@ grid coupling is excluded**, i.e. the upper end of the highest allowed interval 
 boundary of the excluded region that the reference analysis draws. ``coupling_first_crossing``
 is the upper end of the lowest allowed interval (the first exclusion when coming from the SM),
 and all allowed intervals are returned (``allowed_lower``/``allowed_upper`` along ``interval``).
+A band narrower than the coupling grid step is invisible to the grid: ``coupling_upper`` then
+drops to the first crossing at that mass (compare ``n_allowed_intervals`` of neighbouring masses
+and refine the coupling axis around the band).
 
 Grid edges are never quoted as limits: when the highest grid coupling is still allowed (the limit
 lies above the grid) or no coupling is allowed (below the grid), ``coupling_upper`` is NaN,

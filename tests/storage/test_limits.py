@@ -54,8 +54,8 @@ def test_quartic_gives_the_analytic_limit_between_grid_points(tmp_path):
     ds = mediator_store(tmp_path, dresden_ii=quartic(sigma))
     res = lim.coupling_limits(ds, cl=0.9, dof=1)
     expected = sigma * lim.threshold(0.9, 1) ** 0.25
-    # grid step is 2.3 % in g: linear interpolation of g⁴ in ln g is good to ~1e-4 relative
-    np.testing.assert_allclose(res.coupling_upper.values, expected, rtol=3e-4)
+    # ln Δχ² is linear in ln g for a power law: exact between grid points (2.3 % apart)
+    np.testing.assert_allclose(res.coupling_upper.values, expected, rtol=1e-6)
     on_grid = COUPLING[np.searchsorted(COUPLING, expected)]
     assert np.all(np.abs(res.coupling_upper.values / on_grid - 1) > 1e-6)  # not snapped
     assert not res.at_grid_edge.any()
@@ -64,7 +64,7 @@ def test_quartic_gives_the_analytic_limit_between_grid_points(tmp_path):
     assert res.attrs["experiments"] == ["dresden_ii"] and res.attrs["data"] == "asimov"
     two = lim.coupling_limits(ds, cl=0.9, dof=2)
     np.testing.assert_allclose(two.coupling_upper.values, sigma * lim.threshold(0.9, 2) ** 0.25,
-                               rtol=3e-4)
+                               rtol=1e-6)
 
 
 def test_sum_of_two_experiments_gives_the_analytic_combination(tmp_path):
@@ -73,7 +73,7 @@ def test_sum_of_two_experiments_gives_the_analytic_combination(tmp_path):
     res = lim.coupling_limits(ds, experiments=["coherent_csi", "coherent_ar"])
     # (g/s1)⁴ + (g/s2)⁴ = t  ⇒  g = t^(1/4) (s1⁻⁴ + s2⁻⁴)^(-1/4)
     expected = lim.threshold(0.9, 1) ** 0.25 * (s1**-4.0 + s2**-4.0) ** -0.25
-    np.testing.assert_allclose(res.coupling_upper.values, expected, rtol=3e-4)
+    np.testing.assert_allclose(res.coupling_upper.values, expected, rtol=1e-6)
     assert res.attrs["experiments"] == ["coherent_csi", "coherent_ar"]
     total = lim.combined_chi2(ds)
     np.testing.assert_allclose(total.values, quartic(s1) + quartic(s2))
@@ -115,10 +115,10 @@ def test_quenching_profile_is_the_minimum_over_choices(tmp_path):
         np.testing.assert_array_equal(lim.experiment_chi2(ds, "dresden_ii").values,
                                       stacked.min(axis=-1))
         prof = lim.coupling_limits(ds)
-        np.testing.assert_allclose(prof.coupling_upper.values, 5e-5 * t4, rtol=3e-4)  # weakest
+        np.testing.assert_allclose(prof.coupling_upper.values, 5e-5 * t4, rtol=1e-6)  # weakest
         for name, s in sig.items():
             fixed = lim.coupling_limits(ds, quenching=name)
-            np.testing.assert_allclose(fixed.coupling_upper.values, s * t4, rtol=3e-4)
+            np.testing.assert_allclose(fixed.coupling_upper.values, s * t4, rtol=1e-6)
             assert fixed.attrs["quenching"] == name
         with pytest.raises(ConfigError, match="allowed: profile, iron_filter, ybe, lindhard"):
             lim.experiment_chi2(ds, "dresden_ii", "chicago")

@@ -55,7 +55,7 @@ def test_json_keys_and_values(store, capsys):
     assert [r["mass_MeV"] for r in rows] == pytest.approx(MASS_MeV.tolist())
     assert {"mass_MeV", "coupling_upper", "at_grid_edge"} <= set(rows[0])
     t4 = lim.threshold(0.9, 1) ** 0.25
-    assert [r["coupling_upper"] for r in rows[:3]] == pytest.approx(SIGMA[:3] * t4, rel=3e-4)
+    assert [r["coupling_upper"] for r in rows[:3]] == pytest.approx(SIGMA[:3] * t4, rel=1e-6)
     assert rows[3]["coupling_upper"] is None and rows[3]["at_grid_edge"] is True
     assert [r["at_grid_edge"] for r in rows[:3]] == [False] * 3
 
@@ -66,7 +66,7 @@ def test_combination_and_quenching_per_experiment(store, capsys):
     # χ² = (4 + 2)(g/σ)⁴  ⇒  g = σ (t/6)^(1/4)
     expected = SIGMA[:3] * (lim.threshold(0.95, 1) / 6) ** 0.25
     got = [r["coupling_upper"] for r in out["limits"][:3]]
-    assert got == pytest.approx(expected, rel=3e-4)
+    assert got == pytest.approx(expected, rel=1e-6)
     assert out["experiments"] == ["coherent_csi", "dresden_ii"]  # sorted
     assert out["quenching"] == "coherent_csi=profile,dresden_ii=ybe"
 
@@ -81,7 +81,7 @@ def test_csv_and_table(store, capsys):
     assert rows[3]["status"] == "above_grid"
     # profile over quenching: fef (weaker) wins; total (1 + 2)(g/σ)⁴ = t(2 dof)
     assert float(rows[0]["coupling_upper"]) == pytest.approx(
-        SIGMA[0] * (lim.threshold(0.9, 2) / 3) ** 0.25, rel=3e-4)
+        SIGMA[0] * (lim.threshold(0.9, 2) / 3) ** 0.25, rel=1e-6)
     run(["limits", store])
     table = capsys.readouterr().out
     assert "90% CL, 1 dof" in table and "above_grid" in table and "asimov" in table
@@ -95,7 +95,7 @@ def test_interval_json_for_one_parameter_models(tmp_path):
     assert out["model"] == "magnetic_moment"
     allowed = out["intervals"]["mu_e"]["allowed"]
     assert allowed == [{"lower": 0.0, "upper": pytest.approx(1.2 * np.sqrt(lim.threshold(0.9, 1)),
-                                                            abs=1e-5),
+                                                            abs=1e-9),
                         "lower_at_edge": True, "upper_at_edge": False}]
     text = limits_cmd.limits_csv(limits_cmd.compute_limits(ds))
     assert text.splitlines()[0] == "parameter,interval,lower,upper,lower_at_edge,upper_at_edge," \
