@@ -27,19 +27,38 @@ def _cmd_data_verify(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
-def _parse_params(items: list[str]) -> dict[str, float]:
+def _parse_params(items: list[str]) -> dict[str, float | str]:
+    """NAME=VALUE pairs; numbers become floats, other values (model options) stay strings."""
     from nubound.physics.errors import ConfigError
 
-    out = {}
+    out: dict[str, float | str] = {}
     for item in items:
         key, sep, value = item.partition("=")
-        if not sep:
+        if not sep or not key.strip():
             raise ConfigError(f"--param expects NAME=VALUE, got '{item}'")
         try:
             out[key.strip()] = float(value)
         except ValueError:
-            raise ConfigError(f"--param {key}: '{value}' is not a number") from None
+            out[key.strip()] = value.strip()
     return out
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    from nubound.physics.models import list_models
+
+    models = list_models()
+    if args.json:
+        print(json.dumps(models, indent=2))
+        return 0
+    for m in models:
+        print(f"{m['name']}: {m['description']}")
+        for p in m["parameters"]:
+            lo = "-inf" if p["minimum"] is None else p["minimum"]
+            hi = "inf" if p["maximum"] is None else p["maximum"]
+            print(f"    {p['name']:14s} [{p['unit']}]  range [{lo}, {hi}]  {p['description']}")
+        for o in m["options"]:
+            print(f"    option {o['name']}: {' | '.join(o['choices'])} (default {o['default']})")
+    return 0
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
@@ -88,6 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--param", action="append", metavar="NAME=VALUE", help="model parameter")
     predict.add_argument("--json", action="store_true", help="JSON on stdout")
     predict.set_defaults(func=_cmd_predict)
+
+    models = sub.add_parser("models", help="list the BSM models, their parameters and units")
+    models.add_argument("--json", action="store_true", help="JSON on stdout")
+    models.set_defaults(func=_cmd_models)
     return parser
 
 
