@@ -277,7 +277,8 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     ds = open_store(args.store)
     plot_limits(ds, args.output, experiments=parse_experiments(args.experiments),
                 quenching=parse_quenching(args.quenching), cl=args.cl, dof=args.dof,
-                nuisance=args.nuisance, plane=parse_contour(args.contour))
+                nuisance=args.nuisance, plane=parse_contour(args.contour),
+                reference=args.reference)
     return 0
 
 
@@ -291,6 +292,8 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="dof of the Δχ² threshold chi2.ppf(cl, dof) (default 1; 2 for 2-D plots)")
     p.add_argument("--nuisance", default="profile", choices=["profile", "marginalize"],
                    help="treatment of axes not shown (marginalize: flat prior)")
+    p.add_argument("--reference", default="global", choices=["global", "per_mass"],
+                   help="minimum for Δχ²: global, or per mass (raster scan)")
 
 
 def add_limit_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -298,8 +301,6 @@ def add_limit_commands(subparsers: argparse._SubParsersAction) -> None:
     limits = subparsers.add_parser("limits", help="limits from a χ² store")
     _common(limits)
     limits.add_argument("--format", default="table", choices=["table", "json", "csv"])
-    limits.add_argument("--reference", default="global", choices=["global", "per_mass"],
-                        help="minimum for Δχ²: global, or per mass (raster scan)")
     limits.add_argument("--contour", metavar="X,Y",
                         help="boundary of the allowed region in the X-Y plane (default 2 dof)")
     limits.set_defaults(func=_cmd_limits)

@@ -55,11 +55,13 @@ def plot_limits(
     dof: int | None = None,
     nuisance: str = lim.PROFILE,
     plane: tuple[str, str] | None = None,
+    reference: str = "global",
 ) -> Path:
     """Draw the limits of a store into ``path`` (PNG, PDF, … by suffix); returns the path.
 
     ``dof`` defaults to 1 for 1-D profiles and mediator limits, 2 for 2-D allowed regions;
-    ``plane`` = (x, y) picks the axes of an allowed-region plot (default: the first two).
+    ``plane`` = (x, y) picks the axes of an allowed-region plot (default: the first two);
+    ``reference`` = ``"per_mass"`` takes a mediator's Δχ² against the minimum at each mass.
     """
     import matplotlib
 
@@ -76,7 +78,7 @@ def plot_limits(
         _draw_regions(ax, ds, curves, cl, dof, nuisance, plane[0], plane[1])
     elif mass_axes:
         dof = dof or 1
-        _draw_mediator(ax, ds, curves, cl, dof, nuisance, mass_axes[0])
+        _draw_mediator(ax, ds, curves, cl, dof, nuisance, mass_axes[0], reference)
     elif len(axes) == 1:
         dof = dof or 1
         _draw_profiles(ax, ds, curves, cl, dof, nuisance, axes[0])
@@ -104,13 +106,14 @@ def _label(coord: xr.DataArray, name: str) -> str:
     return f"{name} [{unit}]" if unit and unit != "1" else name
 
 
-def _draw_mediator(ax, ds, curves, cl, dof, nuisance, mass) -> None:
+def _draw_mediator(ax, ds, curves, cl, dof, nuisance, mass, reference) -> None:
     level = lim.threshold(cl, dof)
     for label, exps, quenching, style in curves:
         chi2 = lim.combined_chi2(ds, exps, quenching)
         coupling = lim.find_axis([a for a in lim.model_axes(chi2) if a != mass], "coupling")
         others = [a for a in lim.model_axes(chi2) if a not in (mass, coupling)]
-        dchi2 = lim.delta_chi2(lim.reduce_axes(chi2, others, nuisance).compute())
+        over = [coupling] if reference == "per_mass" else None
+        dchi2 = lim.delta_chi2(lim.reduce_axes(chi2, others, nuisance).compute(), over=over)
         paths = contour_paths(dchi2, level, x=mass, y=coupling)
         for k in range(paths.sizes["path"]):
             sel = paths.path.values == k
