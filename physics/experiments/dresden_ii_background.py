@@ -40,6 +40,7 @@ A_M_PULL_SIGMA = 0.03
 LOWER = np.array([0.0, 0.5, 1e-4, 0.0, 0.0, 0.0, 0.0])
 UPPER = np.array([150.0, 1.5, 4.0, np.inf, np.inf, np.inf, 1.5])
 _H, _CC, _W, _A, _B, _C, _AM = range(7)
+_CHUNK = 256
 
 
 def background_rate(theta: NDArray, energy_keV: NDArray) -> NDArray:
@@ -91,6 +92,9 @@ class ProfiledChi2:
         self.theta0 = self._fit(np.zeros((1, self.rate.size)), start[None, :])[1][0]
         # linear response of θ̂ to the signal at the background-only fit (first GN step)
         _, jac = self._residual_and_jacobian(np.zeros((1, self.rate.size)), self.theta0[None])
+        self._r0 = self._residual_and_jacobian(
+            np.zeros((1, self.rate.size)), self.theta0[None], jacobian=False)[0][0]
+        self._chi2_theta0 = float(self._r0 @ self._r0 + self._pull(self.theta0[None])[0])
         jac = jac[0]  # (7, nb)
         gram = jac @ jac.T + np.diag([0, 0, 0, 0, 0, 0, 1 / A_M_PULL_SIGMA**2])
         # Gauss–Newton: δθ = G⁻¹ Jᵀ δr, δr = −S/σ  →  δθ = −G⁻¹ J (S/σ)
@@ -102,38 +106,50 @@ class ProfiledChi2:
     ) -> tuple[NDArray, NDArray | None]:
         """Weighted residual r = (n − S − b)/σ (N, nb) and J = ∂b/∂θ / σ (N, 7, nb)."""
         e = self.energy_keV
+        isg = self.inv_sigma
         h, c, w, a, b, cexp, a_m = (theta[:, i : i + 1] for i in range(7))
         d1 = e - c
         d1sq = d1 * d1
         inv_w2 = 1.0 / (w * w)
-        g1 = np.exp(-0.5 * inv_w2 * d1sq)
+        g1 = np.exp(d1sq * (-0.5 * inv_w2))
         # L2 peak: G(E; 1.142, w) = G(E; c, w) · exp(linear in E), a geometric sequence on the
         # uniform bins (one multiply per bin instead of an exp); direct where G(E; c, w) could
         # underflow near 1.142 keV (w < 0.01 keV)
         lin0 = -(c - L2_CENTRE_keV) * (2 * e[0] - L2_CENTRE_keV - c) * (0.5 * inv_w2)
-        g2 = g1 * self._geometric(lin0, -(c - L2_CENTRE_keV) * self._step_keV * inv_w2)
+        g2 = self._geometric(lin0, -(c - L2_CENTRE_keV) * self._step_keV * inv_w2)
+        g2 *= g1
         narrow = np.nonzero(w[:, 0] < 0.01)[0]
         if narrow.size:
             g2[narrow] = np.exp(-0.5 * inv_w2[narrow] * self._d2sq)
         g2 *= L2_RELATIVE_HEIGHT
-        mpk = self._kappa * (a_m * w)
-        peaks = g1 + g2 + mpk
+        peaks = self._kappa * (a_m * w)
+        peaks += g1
+        peaks += g2
         ex = self._geometric(-cexp * e[0], -cexp * self._step_keV)  # exp(−C E)
-        model = a + b * ex + h * peaks
-        r = (self._weighted_rate - signal * self.inv_sigma) - model * self.inv_sigma
+        # r = (n − S − A − B e^{−CE} − h·peaks)/σ
+        r = b * ex
+        r += h * peaks
+        r += a
+        r += signal
+        r *= -isg
+        r += self._weighted_rate
         if not jacobian:
             return r, None
-        isg = self.inv_sigma
         jac = np.empty((r.shape[0], 7, r.shape[1]))
-        jac[:, _H] = peaks * isg
-        hw = h * inv_w2
-        jac[:, _CC] = (hw * isg) * g1 * d1
-        jac[:, _W] = ((hw / w) * isg) * (g1 * d1sq + g2 * self._d2sq) + (h * a_m) * self._kappa_w
+        np.multiply(peaks, isg, out=jac[:, _H])
+        hw = (h * inv_w2) * isg
+        np.multiply(g1, d1, out=jac[:, _CC])
+        jac[:, _CC] *= hw
+        g1 *= d1sq
+        g2 *= self._d2sq
+        g1 += g2
+        np.multiply(g1, hw / w, out=jac[:, _W])
+        jac[:, _W] += (h * a_m) * self._kappa_w
         jac[:, _A] = isg
-        ex_w = ex * isg
-        jac[:, _B] = ex_w
-        jac[:, _C] = (-b) * (self._e_w * ex)
-        jac[:, _AM] = (h * w) * self._kappa_w
+        np.multiply(ex, isg, out=jac[:, _B])
+        np.multiply(ex, self._e_w, out=jac[:, _C])
+        jac[:, _C] *= -b
+        np.multiply(self._kappa_w, h * w, out=jac[:, _AM])
         return r, jac
 
     def _geometric(self, log_first: NDArray, log_ratio: NDArray) -> NDArray:
@@ -148,7 +164,7 @@ class ProfiledChi2:
         return ((theta[:, _AM] - 1.0) / A_M_PULL_SIGMA) ** 2
 
     def _fit(
-        self, signal: NDArray, theta: NDArray, *, max_iter: int = 60, tol: float = 1e-7
+        self, signal: NDArray, theta: NDArray, *, max_iter: int = 60, tol: float = 1e-6
     ) -> tuple[NDArray, NDArray]:
         """Projected Gauss–Newton / Levenberg–Marquardt, vectorised over the first axis.
 
@@ -161,6 +177,7 @@ class ProfiledChi2:
         r, jac = self._residual_and_jacobian(signal, theta)
         chi2 = np.einsum("ij,ij->i", r, r) + self._pull(theta)
         lam = np.zeros(n)
+        last_gain = np.full(n, np.inf)
         pull_w = 1.0 / A_M_PULL_SIGMA**2
         eye = np.eye(7)
         active = np.arange(n)
@@ -192,12 +209,23 @@ class ProfiledChi2:
             better = chi2_t < old
             theta[active] = np.where(better[:, None], trial, th)
             chi2[active] = np.where(better, chi2_t, old)
-            r = np.where(better[:, None], r_t, r[keep])
-            jac = np.where(better[:, None, None], jac_t, jac[keep])
+            r, jac = r[keep], jac[keep]
+            r[better] = r_t[better]
+            jac[better] = jac_t[better]
             lam_a = lam[active]
             lam[active] = np.where(better, lam_a * 0.1, np.maximum(lam_a * 10.0, 1e-3))
-            stuck = lam[active] > 1e8
-            active, r, jac = active[~stuck], r[~stuck], jac[~stuck]
+            # done: two full Gauss–Newton steps in a row whose gains g₁, g₂ shrink geometrically
+            # with a remaining gain g₂ ρ/(1 − ρ), ρ = g₂/g₁, below tol; or damping so large
+            # that no step lowers χ² (a bound or a flat direction)
+            gain = np.where(better & (lam_a == 0.0), old - chi2_t, np.inf)
+            prev = last_gain[active]
+            finite = np.isfinite(gain) & np.isfinite(prev) & (prev > 0.0)
+            rho = np.divide(gain, prev, out=np.ones_like(gain), where=finite)
+            rho = np.where(finite & (rho < 0.5), rho, 0.5)
+            remaining = np.where(finite, gain, np.inf) * rho / (1.0 - rho)
+            stop = (remaining < tol) | (lam[active] > 1e8)
+            last_gain[active] = gain
+            active, r, jac = active[~stop], r[~stop], jac[~stop]
         return chi2, theta
 
     # ----------------------------------------------------------------------------------------
@@ -210,18 +238,26 @@ class ProfiledChi2:
             )
         batch = s.shape[:-1]
         flat = s.reshape(-1, self.rate.size)
+        # chunks small enough for the (chunk, 7, 130) Jacobian to stay in cache
+        chunks = [self._profile_flat(flat[i : i + _CHUNK]) for i in range(0, flat.shape[0], _CHUNK)]
+        chi2 = np.concatenate([c for c, _ in chunks]) if chunks else np.zeros(0)
+        theta = np.concatenate([t for _, t in chunks]) if chunks else np.zeros((0, 7))
+        return ProfileResult(chi2.reshape(batch), theta.reshape(batch + (7,)))
+
+    def _profile_flat(self, flat: NDArray) -> tuple[NDArray, NDArray]:
         start = np.clip(self.theta0 + (flat * self.inv_sigma) @ self._response, LOWER, UPPER)
         chi2, theta = self._fit(flat, start)
         # second start, the background-only best fit itself, where the first one ended high
         # (a safeguard; on 0–3× SM signals it never wins, see the tests)
-        chi2_0 = self.chi2_at(flat, np.broadcast_to(self.theta0, flat.shape[:1] + (7,)))
+        s_w = flat * self.inv_sigma  # χ² at θ0 = |r0 − S/σ|² + pull(θ0), no model evaluation
+        chi2_0 = self._chi2_theta0 - 2.0 * (s_w @ self._r0) + np.einsum("ij,ij->i", s_w, s_w)
         redo = np.nonzero(chi2 > chi2_0 + 1e-6)[0]
         if redo.size:
             c_b, t_b = self._fit(flat[redo], np.broadcast_to(self.theta0, (redo.size, 7)))
             take = c_b < chi2[redo]
             chi2[redo] = np.where(take, c_b, chi2[redo])
             theta[redo] = np.where(take[:, None], t_b, theta[redo])
-        return ProfileResult(chi2.reshape(batch), theta.reshape(batch + (7,)))
+        return chi2, theta
 
     def __call__(self, signal: NDArray) -> NDArray:
         """χ² profiled over θ for signals (..., n_bins) → (...)."""
