@@ -15,9 +15,12 @@ Likelihood (physics.md §7): binned Poisson χ² with Gaussian pulls on four lin
 - θ_s: 12.3 % = 42/341, the published experimental uncertainty of the SM prediction
   (arXiv:2110.07730: 341 ± 11 (th) ± 42 (exp); it is dominated by the 10 % flux and includes
   the quenching and efficiency uncertainties). Option ``signal_norm_sigma``.
-- θ_ss: 1/√N_AC = 2.78 %: the AC window has the C window's exposure, so its 1295 events measure
-  the steady-state normalisation with Poisson precision; the Gaussian is the quadratic
-  approximation of that Poisson constraint (they differ by N|θ|³/1.5 ≈ 0.1 in χ² at a 2σ pull).
+- θ_ss: constrained by the AC window, which has the C window's exposure: its N_AC = 1295 events
+  are Poisson with mean N_AC (1+θ_ss). Default ``ss_constraint="poisson"`` adds exactly that
+  term, 2[N_AC θ_ss − N_AC ln(1+θ_ss)], as one extra Poisson "bin" (observed N_AC, expectation
+  linear in θ_ss), so the same batched profiler handles it; ``"gaussian"`` uses its quadratic
+  approximation, a pull of width 1/√N_AC = 2.78 % (the two differ by ≈ (2/3) N_AC |θ_ss|³,
+  ≈ 0.1 in χ² at a 2σ pull).
 - θ_brn: 4.6/18.4 = 25 %; θ_nin: 2.0/5.6 = 36 % (``coherent_csi_data``).
 """
 
@@ -53,6 +56,7 @@ DETECTOR_MASS_kg = 14.6  # CsI[Na] crystal (physics.md §5)
 COMPONENTS = {"prompt": ("numu",), "delayed": ("nue", "numubar")}
 NUCLEI = {"Cs": "Cs133", "I": "I127"}
 NUISANCES = ("signal", "steady_state", "brn", "nin")
+SS_CONSTRAINTS = ("poisson", "gaussian")
 
 _NUCLEAR_LOW_MeV = 0.3e-3  # below 0.3 keVnr the light is < 0.3 PE on average
 _ELECTRON_RANGE_MeV = (0.05e-3, 15e-3)  # E_ee ≥ 15 keVee gives ≫ 60 PE
@@ -73,6 +77,7 @@ class CoherentCsI(Experiment):
         mean of ≈ 470 ns (the neutrons' transit adds a little), confirming the t_rec origin.
     signal_norm_sigma : prior width of the signal normalisation (default 42/341).
     ss_template : ``factorized`` (default) or ``anticoincidence_2d`` (``coherent_csi_data``).
+    ss_constraint : ``poisson`` (default) or ``gaussian`` (module docstring).
     include_electrons : add the ν–e channels (default True).
     """
 
@@ -91,6 +96,7 @@ class CoherentCsI(Experiment):
         pulse_sigma_ns: float = 150.0,
         signal_norm_sigma: float = SIGNAL_NORM_SIGMA,
         ss_template: str = "factorized",
+        ss_constraint: str = "poisson",
         include_electrons: bool = True,
     ) -> None:
         if not mass_kg > 0:
@@ -108,6 +114,7 @@ class CoherentCsI(Experiment):
         resp.check_choice("form_factor", form_factor, tuple(FORM_FACTORS))
         resp.check_choice("efficiency", efficiency, resp.EFFICIENCY_CHOICES)
         resp.check_choice("ss_template", ss_template, csi_data.SS_TEMPLATES)
+        resp.check_choice("ss_constraint", ss_constraint, SS_CONSTRAINTS)
         self.mass_kg = float(mass_kg)
         self.beam = beam
         self.form_factor = form_factor
@@ -125,13 +132,23 @@ class CoherentCsI(Experiment):
             "nin": csi_data.beam_background_template("nin").ravel(),
         }
         self.background = sum(self.background_components.values())
-        self._background_directions = np.stack(list(self.background_components.values()))
+        self.ss_constraint = ss_constraint
+        poisson_ss = ss_constraint == "poisson"
         self.prior_sigma = np.array([
             signal_norm_sigma,
-            1.0 / np.sqrt(self.anticoincidence_events),
+            np.inf if poisson_ss else 1.0 / np.sqrt(self.anticoincidence_events),
             csi_data.BRN_SIGMA_EVENTS / csi_data.BRN_EVENTS,
             csi_data.NIN_SIGMA_EVENTS / csi_data.NIN_EVENTS,
         ])
+        # fit arrays: the 99 C bins, plus the AC count as a Poisson "bin" for the exact constraint
+        n_ac = self.anticoincidence_events
+        extra = [[n_ac], [0.0], [0.0]] if poisson_ss else np.zeros((3, 0))
+        self._fit_observed = np.concatenate([self._observed, [n_ac] if poisson_ss else []])
+        self._fit_background_directions = np.hstack(
+            [np.stack(list(self.background_components.values())), extra]
+        )
+        self._fit_background = self._fit_background_directions.sum(axis=0)
+        self._n_extra = 1 if poisson_ss else 0
         self._time_fractions = {
             comp: resp.neutrino_time_fractions(
                 comp, pulse_mean_ns=self.pulse_mean_ns, pulse_sigma_ns=self.pulse_sigma_ns
@@ -169,15 +186,21 @@ class CoherentCsI(Experiment):
         return self.profile(signal).chi2
 
     # --- likelihood --------------------------------------------------------------------------
+    def _fit_signal(self, signal: NDArray) -> NDArray:
+        """Validated signal padded with zeros in the AC bin (if the constraint is Poisson)."""
+        s = self.check_signal(signal)
+        pad = np.zeros(s.shape[:-1] + (self._n_extra,))
+        return np.concatenate([s, pad], axis=-1)
+
     def profile(self, signal: NDArray, *, free_signal_norm: bool = False) -> ProfileResult:
         """Profiled fit of μ = S + B + Σ θ_p D_p (θ: signal, steady state, BRN, NIN)."""
-        s = self.check_signal(signal)
-        bkg = np.broadcast_to(self._background_directions, s.shape[:-1] + (3, s.shape[-1]))
+        s = self._fit_signal(signal)
+        bkg = np.broadcast_to(self._fit_background_directions, s.shape[:-1] + (3, s.shape[-1]))
         dirs = np.concatenate([s[..., None, :], bkg], axis=-2)
         sigma = self.prior_sigma.copy()
         if free_signal_norm:
             sigma[0] = np.inf
-        return profile_linear_poisson(self._observed, s + self.background, dirs, sigma)
+        return profile_linear_poisson(self._fit_observed, s + self._fit_background, dirs, sigma)
 
     def best_fit_components(self, signal: NDArray, *, free_signal_norm: bool = True) -> dict:
         """Signal and backgrounds scaled to their profiled best fit (one signal, (n_bins,))."""
@@ -191,10 +214,10 @@ class CoherentCsI(Experiment):
 
     def profile_background_only(self, signal: NDArray) -> ProfileResult:
         """Fit with the signal fixed as given and only the background normalisations free."""
-        s = self.check_signal(signal)
-        dirs = np.broadcast_to(self._background_directions, s.shape[:-1] + (3, s.shape[-1]))
+        s = self._fit_signal(signal)
+        dirs = np.broadcast_to(self._fit_background_directions, s.shape[:-1] + (3, s.shape[-1]))
         return profile_linear_poisson(
-            self._observed, s + self.background, dirs, self.prior_sigma[1:]
+            self._fit_observed, s + self._fit_background, dirs, self.prior_sigma[1:]
         )
 
     # --- predictions -----------------------------------------------------------------------

@@ -176,6 +176,8 @@ def test_bad_inputs_raise_clear_errors(csi):
         CoherentCsI(form_factor="woods_saxon")
     with pytest.raises(PhysicsInputError, match="factorized"):
         CoherentCsI(ss_template="smooth")
+    with pytest.raises(PhysicsInputError, match="poisson"):
+        CoherentCsI(ss_constraint="flat")
 
 
 def test_registry_builds_the_experiment_and_summary_is_json_ready(summary):
@@ -200,10 +202,11 @@ def test_best_fit_components_reproduce_the_profiled_expectation(csi):
     # stationarity of the Poisson χ² in the free signal scale: Σ_i (1 − n_i/μ_i) S_i = 0
     score = np.sum((1.0 - csi.observed / total) * sm)
     assert abs(score) < 1e-6 * sm.sum()
-    # and in the steady-state scale, balanced by its Gaussian pull
+    # and in the steady-state scale, balanced by the AC Poisson term 2N[θ − ln(1+θ)]
     ss = csi.background_components["steady_state"]
     theta_ss = fit["theta"]["steady_state"]
-    assert np.sum((1.0 - csi.observed / total) * ss) + theta_ss / csi.prior_sigma[1] ** 2 == (
+    n_ac = csi.anticoincidence_events
+    assert np.sum((1.0 - csi.observed / total) * ss) + n_ac * theta_ss / (1 + theta_ss) == (
         pytest.approx(0.0, abs=1e-6 * ss.sum())
     )
     assert fit["theta"]["signal"] == pytest.approx(
