@@ -16,6 +16,7 @@ import csv
 import io
 import json
 import math
+import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -262,6 +263,7 @@ def _cmd_limits(args: argparse.Namespace) -> int:
         nuisance=args.nuisance, reference=args.reference,
         contour=parse_contour(args.contour),
     )
+    _warn_edges(result)
     if args.format == "json":
         print(json.dumps(limits_json(result), indent=2))
     elif args.format == "csv":
@@ -269,6 +271,20 @@ def _cmd_limits(args: argparse.Namespace) -> int:
     else:
         print(limits_table(result))
     return 0
+
+
+def _warn_edges(result: xr.Dataset) -> None:
+    """On stderr: how many limits lie outside the grid or on uncomputed cells, and the fix."""
+    if "status" not in result:
+        return
+    status = [str(v) for v in result.status.values]
+    for kind, fix in (("above_grid", "extend the coupling axis upwards"),
+                      ("below_grid", "extend the coupling axis downwards"),
+                      ("incomplete", "rerun the scan: it resumes the missing blocks")):
+        n = status.count(kind)
+        if n:
+            print(f"nubound limits: {n} of {len(status)} masses {kind} (no limit quoted): {fix}",
+                  file=sys.stderr)
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:

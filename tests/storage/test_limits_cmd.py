@@ -83,8 +83,10 @@ def test_csv_and_table(store, capsys):
     assert float(rows[0]["coupling_upper"]) == pytest.approx(
         SIGMA[0] * (lim.threshold(0.9, 2) / 3) ** 0.25, rel=1e-6)
     run(["limits", store])
-    table = capsys.readouterr().out
-    assert "90% CL, 1 dof" in table and "above_grid" in table and "asimov" in table
+    captured = capsys.readouterr()
+    assert "90% CL, 1 dof" in captured.out and "above_grid" in captured.out
+    assert "asimov" in captured.out
+    assert "1 of 4 masses above_grid" in captured.err
 
 
 def test_interval_json_for_one_parameter_models(tmp_path):
