@@ -164,3 +164,17 @@ def test_summary_statements(exp):
     assert total == pytest.approx(s["observed_events"], rel=0.01)
     # flux-averaged σ ~ 1e-41 cm² for Ge at reactor energies (σ ∝ N² E², ⟨E²⟩ of a few MeV²)
     assert 5e-42 < s["flux_averaged_cross_section_cm2"] < 1e-40
+
+
+def test_named_options_move_rates_the_expected_way(exp):
+    base = exp.sm_counts("fef")
+    # the truncated Gaussian's renormalisation weight 2/(1 + erf) ≥ 1 only adds counts
+    plain = get_experiment("dresden_ii", truncate_resolution=False).sm_counts("fef")
+    assert plain["Ge"].sum() < base["Ge"].sum()
+    # neutron-capture ν̄e (Eν < 1.3 MeV) add electron recoils only
+    capture = get_experiment("dresden_ii", neutron_capture=True).sm_counts("fef")
+    assert capture["electron"].sum() > base["electron"].sum()
+    assert capture["Ge"].sum() == pytest.approx(base["Ge"].sum(), rel=1e-12)
+    # another spectrum model above 2 MeV changes CEvNS by less than its normalisation spread
+    huber = get_experiment("dresden_ii", spectrum_model="huber_mueller").sm_counts("fef")
+    assert huber["Ge"].sum() == pytest.approx(base["Ge"].sum(), rel=0.15)
