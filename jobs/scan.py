@@ -1,0 +1,128 @@
+"""``nubound scan CONFIG`` and ``nubound status STORE`` (dask and zarr imported lazily).
+
+Wire into ``jobs/cli.py``'s ``build_parser`` with ``add_scan_commands(sub)``. Also runnable on
+its own: ``python -m nubound.jobs.scan scan configs/quickstart.toml``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+log = logging.getLogger(__name__)
+
+
+def _human_bytes(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.1f} {unit}" if unit != "B" else f"{n} B"
+        size /= 1024
+    return f"{n} B"
+
+
+def _cmd_scan(args: argparse.Namespace) -> int:
+    from distributed import Client, LocalCluster
+
+    from nubound.scanner.run import run_scan
+    from nubound.scanner.spec import load_spec
+
+    spec = load_spec(args.config)  # every spec error before any cluster starts
+    if args.scheduler:
+        client = Client(args.scheduler)
+        cluster = None
+    else:
+        cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, host="127.0.0.1",
+                               dashboard_address=args.dashboard_address)
+        client = Client(cluster)
+    try:
+        result = run_scan(spec, client, url=args.store, max_in_flight=args.max_in_flight)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    done = result.blocks_done_before + result.blocks_computed + result.blocks_skipped
+    print(f"{result.url}: {done}/{result.blocks_total} blocks done "
+          f"({result.blocks_computed} computed now, "
+          f"{result.points_computed / max(result.wall_s, 1e-9):.0f} points/s)")
+    return 0
+
+
+def format_status(status, spec) -> str:
+    """Text of ``nubound status``: blocks done/total, the spec summary and the store size."""
+    lines = [
+        f"store:       {status.url}",
+        f"blocks done: {status.blocks_done}/{status.blocks_total}"
+        f" ({100 * status.blocks_done / max(status.blocks_total, 1):.1f}%)",
+        f"size:        {_human_bytes(status.size_bytes)}",
+        f"model:       {spec.model.name}"
+        + (f" ({', '.join(f'{k}={v}' for k, v in spec.model.parameters)})"
+           if spec.model.parameters else ""),
+    ]
+    for axis, chunk in zip(spec.axes, spec.chunks, strict=True):
+        lines.append(f"axis:        {axis.name} [{axis.unit}] {axis.scale} {axis.values[0]:g}"
+                     f" .. {axis.values[-1]:g}, {axis.size} points, {chunk} per block")
+    for exp in spec.experiments:
+        choices = spec.quenching_for(exp)
+        lines.append(f"experiment:  {exp}" + (f" (quenching {', '.join(choices)})"
+                                               if choices else ""))
+    attrs = status.attrs
+    lines += [
+        f"data:        {spec.data}, CL {spec.confidence_level:g}",
+        f"created:     {attrs.get('created_utc', '?')} by nubound "
+        f"{attrs.get('nubound_version', '?')}",
+        f"dashboard:   {attrs.get('dashboard_link') or '-'} (last run)",
+    ]
+    return "\n".join(lines)
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from nubound.scanner.spec import parse_spec
+    from nubound.storage.store import store_status
+
+    status = store_status(args.store)
+    spec = parse_spec(status.attrs["spec_toml"], source=f"{status.url} attrs")
+    print(format_status(status, spec))
+    return 0
+
+
+def add_scan_commands(subparsers) -> None:
+    """Add ``scan`` and ``status`` to the ``nubound`` sub-command parsers."""
+    scan = subparsers.add_parser("scan", help="run or resume a scan from a TOML spec")
+    scan.add_argument("config", help="scan spec (TOML), e.g. configs/quickstart.toml")
+    scan.add_argument("--store", help="store path or fsspec URL (default: the spec's `store`)")
+    scan.add_argument("--cluster", choices=["local"], default="local",
+                      help="start a LocalCluster on 127.0.0.1 (default)")
+    scan.add_argument("--scheduler", metavar="ADDRESS",
+                      help="use an existing scheduler instead, e.g. tcp://10.0.0.1:8786")
+    scan.add_argument("--workers", type=int, default=None,
+                      help="LocalCluster worker processes (default: one per core)")
+    scan.add_argument("--max-in-flight", type=int, default=None,
+                      help="tasks on the scheduler at a time (default: 2 x threads)")
+    scan.add_argument("--dashboard-address", default="127.0.0.1:8787",
+                      help="LocalCluster dashboard address (':0' for a free port)")
+    scan.set_defaults(func=_cmd_scan)
+    status = subparsers.add_parser("status", help="progress and spec of a scan store")
+    status.add_argument("store", help="store path or fsspec URL")
+    status.set_defaults(func=_cmd_status)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Stand-alone entry point (the same commands as ``nubound scan|status``)."""
+    from nubound.physics.errors import NuboundError
+
+    parser = argparse.ArgumentParser(prog="nubound")
+    add_scan_commands(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr)
+    try:
+        return args.func(args)
+    except NuboundError as exc:
+        print(f"nubound: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

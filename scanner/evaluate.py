@@ -1,0 +1,55 @@
+"""Worker-side evaluation of one block: ``evaluate(spec, block) -> {experiment: chi2}``, pure.
+
+For every experiment and quenching choice the model maps the block's parameter grid to expected
+counts, ``model.signal_counts(experiment, quenching, params)`` → (*block.shape, n_bins), and the
+experiment profiles its nuisances in one batched call, ``experiment.chi2(signal)`` → block.shape
+(DESIGN.md, Contracts → Experiment). Experiments with quenching choices in the spec get a last
+axis of length ``len(choices)`` in spec order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from nubound.scanner.catalogue import PhysicsRegistry, default_registry
+from nubound.scanner.plan import Block
+from nubound.scanner.spec import ScanSpec
+
+
+def block_parameters(spec: ScanSpec, block: Block) -> dict[str, object]:
+    """Model parameters over ``block``: each axis broadcast to ``block.shape``, plus fixed ones."""
+    values = [np.asarray(a.values[sl], dtype=float)
+              for a, sl in zip(spec.axes, block.region, strict=True)]
+    grids = np.meshgrid(*values, indexing="ij", copy=False, sparse=False)
+    params: dict[str, object] = dict(spec.model.fixed)
+    for axis, grid in zip(spec.axes, grids, strict=True):
+        params[axis.name] = grid
+    return params
+
+
+def evaluate(spec: ScanSpec, block: Block, *,
+             registry: PhysicsRegistry | None = None) -> dict[str, NDArray]:
+    """χ² of every experiment of ``spec`` over ``block``.
+
+    Returns ``{experiment: array}`` of shape ``block.shape`` (+ ``(n_quenching,)`` for an
+    experiment with quenching choices in the spec), float64.
+    """
+    reg = registry or default_registry()
+    model = reg.get_model(spec.model.name)
+    params = block_parameters(spec, block)
+    out: dict[str, NDArray] = {}
+    for name in spec.experiments:
+        experiment = reg.get_experiment(name)
+        choices = spec.quenching_for(name)
+        values = []
+        for quenching in choices or (None,):
+            signal = model.signal_counts(experiment, quenching, params)
+            judge = (experiment if spec.data == "observed"
+                     else reg.asimov_experiment(experiment, quenching))
+            chi2 = np.asarray(judge.chi2(signal), dtype=np.float64)
+            if chi2.shape != block.shape:
+                raise RuntimeError(f"{name}: chi2 has shape {chi2.shape}, block {block.shape}")
+            values.append(chi2)
+        out[name] = np.stack(values, axis=-1) if choices else values[0]
+    return out
