@@ -234,6 +234,9 @@ def _cmd_cluster_list(args: argparse.Namespace) -> int:
 
 def _cmd_cluster_show(args: argparse.Namespace) -> int:
     profile = load_profile(args.profile)
+    if args.toml:
+        print(Path(profile.source).read_text(encoding="utf-8"), end="")
+        return 0
     print(f"# profile {profile.name}: kind = {profile.kind}, store_root = {profile.store_root}, "
           f"tls = {'on' if profile.tls else 'off'}")
     if profile.kind in ("slurm", "pbs"):
@@ -279,6 +282,8 @@ def add_submit_commands(subparsers) -> None:
     csub.add_parser("list", help="packaged profiles").set_defaults(func=_cmd_cluster_list)
     show = csub.add_parser("show", help="validate a profile; print its worker job script")
     show.add_argument("profile", help="packaged name or .toml file")
+    show.add_argument("--toml", action="store_true",
+                      help="print the profile file itself (a start for your own)")
     show.set_defaults(func=_cmd_cluster_show)
 
     live = subparsers.add_parser("live-view", help="serve a live view of a scan store")

@@ -30,6 +30,24 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
+def registry_ref() -> str:
+    """``--registry`` value of the fake physics (FILE.py:ATTR)."""
+    return REGISTRY_REF
+
+
+@pytest.fixture(scope="session")
+def cdp():
+    """The cdp_shot module (headless chromium screenshots), imported by path."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("nubound_test_cdp_shot",
+                                                  Path(__file__).with_name("cdp_shot.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
 def fake_registry():
     """The fake physics registry (tests/scanner/fake_physics.py), as the driver loads it."""
     from nubound.jobs.submit import load_registry
