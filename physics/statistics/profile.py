@@ -72,49 +72,74 @@ def profile_linear_poisson(
     base = np.asarray(base, dtype=float)
     d = np.asarray(directions, dtype=float)
     sigma = np.asarray(prior_sigma, dtype=float)
-    n_par = d.shape[-2]
+    n_par, n_bins = d.shape[-2], d.shape[-1]
     inv_var = np.where(np.isinf(sigma), 0.0, 1.0 / sigma**2)
     centre = np.zeros(n_par) if prior_centre is None else np.asarray(prior_centre, dtype=float)
     batch = np.broadcast_shapes(base.shape[:-1], d.shape[:-2])
-    base = np.broadcast_to(base, batch + base.shape[-1:])
-    d = np.broadcast_to(d, batch + d.shape[-2:])
-    first = centre if start is None else np.asarray(start, dtype=float)
-    theta = np.broadcast_to(first, batch + (n_par,)).copy()
-    f, mu = _objective(n, base, d, theta, inv_var, centre)
-    converged = np.zeros(batch, dtype=bool)
+    base = np.broadcast_to(base, batch + (n_bins,)).reshape(-1, n_bins)
+    d = np.broadcast_to(d, batch + (n_par, n_bins)).reshape(-1, n_par, n_bins)
+    if start is None:
+        theta = _weighted_least_squares_start(n, base, d, inv_var, centre)
+    else:
+        theta = np.broadcast_to(np.asarray(start, dtype=float), batch + (n_par,))
+        theta = theta.reshape(-1, n_par).copy()
+    f, _ = _objective(n, base, d, theta, inv_var, centre)
+    converged = np.zeros(theta.shape[0], dtype=bool)
     ridge = 1e-12 * np.eye(n_par)
+    active = np.arange(theta.shape[0])
     for _ in range(max_iterations):
+        th, dd = theta[active], d[active]
+        mu = base[active] + np.matmul(th[:, None, :], dd)[:, 0, :]
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(mu > 0, n / mu, 0.0)
-            curv = np.where(mu > 0, n / mu**2, 0.0)
-        grad = 2.0 * np.matmul(d, (1.0 - ratio)[..., :, None])[..., 0]
-        grad = grad + 2.0 * inv_var * (theta - centre)
-        hess = 2.0 * np.matmul(d * curv[..., None, :], np.swapaxes(d, -1, -2))
-        hess = hess + 2.0 * np.diag(inv_var)
+        grad = 2.0 * np.matmul(dd, (1.0 - ratio)[:, :, None])[:, :, 0]
+        grad += 2.0 * inv_var * (th - centre)
+        hess = 2.0 * np.matmul(dd * (ratio / np.where(mu > 0, mu, 1.0))[:, None, :],
+                               np.swapaxes(dd, -1, -2))
+        hess += 2.0 * np.diag(inv_var)
         scale = np.maximum(np.abs(np.diagonal(hess, axis1=-2, axis2=-1)).max(axis=-1), 1.0)
-        step = -np.linalg.solve(hess + ridge * scale[..., None, None], grad[..., None])[..., 0]
+        step = -np.linalg.solve(hess + ridge * scale[:, None, None], grad[:, :, None])[:, :, 0]
         decrement = -np.sum(grad * step, axis=-1)
-        converged = decrement < tolerance
-        if np.all(converged):
+        done = decrement < tolerance
+        converged[active[done]] = True
+        theta[active[done]] += step[done]  # last, tiny full step: quadratic convergence
+        go = ~done
+        active, mu, step, decrement = active[go], mu[go], step[go], decrement[go]
+        if active.size == 0:
             break
-        # keep μ positive: largest fraction of the step with μ + α Δμ > 0, times 0.99
-        dmu = np.matmul(step[..., None, :], d)[..., 0, :]
+        # full Newton step, capped to stay in the domain μ > 0, accepted if χ² decreases;
+        # otherwise the damped step 1/(1+λ), λ² = Newton decrement of χ²/2, which decreases
+        # a self-concordant function such as −n ln μ for sure (Nesterov, Introductory
+        # Lectures on Convex Optimization (2004), Thm 4.1.12)
+        dmu = np.matmul(step[:, None, :], d[active])[:, 0, :]
         with np.errstate(divide="ignore", invalid="ignore"):
             limit = np.where(dmu < 0, -mu / dmu, np.inf).min(axis=-1)
-        alpha = np.minimum(1.0, 0.99 * limit)
-        # backtracking until the objective does not increase (convex: terminates quickly)
-        new_theta, new_f, new_mu = theta, f, mu
-        accept = converged.copy()
-        for _ in range(30):
-            trial = theta + alpha[..., None] * step
-            f_trial, mu_trial = _objective(n, base, d, trial, inv_var, centre)
-            ok = (f_trial <= f + 1e-12 * np.abs(f)) & ~accept
-            new_theta = np.where(ok[..., None], trial, new_theta)
-            new_f = np.where(ok, f_trial, new_f)
-            new_mu = np.where(ok[..., None], mu_trial, new_mu)
-            accept |= ok
-            if np.all(accept):
-                break
-            alpha = np.where(accept, alpha, 0.5 * alpha)
-        theta, f, mu = new_theta, new_f, new_mu
-    return ProfileResult(chi2=f, theta=theta, converged=converged)
+        cap = 0.99 * limit
+        trial = theta[active] + np.minimum(1.0, cap)[:, None] * step
+        f_trial, _ = _objective(n, base[active], d[active], trial, inv_var, centre)
+        better = f_trial <= f[active]
+        lam = np.sqrt(np.maximum(decrement, 0.0) / 2.0)
+        damped = theta[active] + np.minimum(1.0 / (1.0 + lam), cap)[:, None] * step
+        theta[active] = np.where(better[:, None], trial, damped)
+        f[active] = np.where(better, f_trial, np.nan)
+        worse = active[~better]
+        if worse.size:
+            f[worse], _ = _objective(n, base[worse], d[worse], theta[worse], inv_var, centre)
+    f, _ = _objective(n, base, d, theta, inv_var, centre)
+    return ProfileResult(
+        chi2=f.reshape(batch), theta=theta.reshape(batch + (n_par,)),
+        converged=converged.reshape(batch),
+    )
+
+
+def _weighted_least_squares_start(n, base, d, inv_var, centre):
+    """Gaussian approximation (weights 1/max(n, 1)) of the fit, if it keeps μ > 0; else 0."""
+    w = 1.0 / np.maximum(n, 1.0)
+    lhs = np.matmul(d * w, np.swapaxes(d, -1, -2)) + np.diag(inv_var)
+    rhs = np.matmul(d * w, (n - base)[:, :, None])[:, :, 0] + inv_var * centre
+    ridge = 1e-12 * np.maximum(np.abs(np.diagonal(lhs, axis1=-2, axis2=-1)).max(axis=-1), 1.0)
+    theta = np.linalg.solve(lhs + ridge[:, None, None] * np.eye(d.shape[1]), rhs[:, :, None])
+    theta = theta[:, :, 0]
+    mu = base + np.matmul(theta[:, None, :], d)[:, 0, :]
+    ok = np.all((mu > 0) | ((n == 0) & (mu >= 0)), axis=-1)
+    return np.where(ok[:, None], theta, centre)
