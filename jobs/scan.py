@@ -49,27 +49,41 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     return 0
 
 
-def format_status(status, spec) -> str:
-    """Text of ``nubound status``: blocks done/total, the spec summary and the store size."""
+def format_status(status) -> str:
+    """Text of ``nubound status``: blocks done/total, the spec summary and the store size.
+
+    The summary is read from the stored TOML without re-validating it, so a store written
+    with another catalogue of models still reports.
+    """
+    import tomllib
+
+    spec = tomllib.loads(status.attrs["spec_toml"])
+    model = spec.get("model", {})
+    fixed = ", ".join(f"{k}={v}" for k, v in model.get("parameters", {}).items())
+    chunks = spec.get("chunks", {})
     lines = [
         f"store:       {status.url}",
         f"blocks done: {status.blocks_done}/{status.blocks_total}"
         f" ({100 * status.blocks_done / max(status.blocks_total, 1):.1f}%)",
         f"size:        {_human_bytes(status.size_bytes)}",
-        f"model:       {spec.model.name}"
-        + (f" ({', '.join(f'{k}={v}' for k, v in spec.model.parameters)})"
-           if spec.model.parameters else ""),
+        f"model:       {model.get('name')}" + (f" ({fixed})" if fixed else ""),
     ]
-    for axis, chunk in zip(spec.axes, spec.chunks, strict=True):
-        lines.append(f"axis:        {axis.name} [{axis.unit}] {axis.scale} {axis.values[0]:g}"
-                     f" .. {axis.values[-1]:g}, {axis.size} points, {chunk} per block")
-    for exp in spec.experiments:
-        choices = spec.quenching_for(exp)
-        lines.append(f"experiment:  {exp}" + (f" (quenching {', '.join(choices)})"
-                                               if choices else ""))
+    for axis in spec.get("axes", []):
+        if "values" in axis:
+            vals = axis["values"]
+            grid = f"values {min(vals):g} .. {max(vals):g}, {len(vals)} points"
+        else:
+            grid = f"{axis['scale']} {axis['start']:g} .. {axis['stop']:g}, {axis['n']} points"
+        lines.append(f"axis:        {axis['name']} [{axis['unit']}] {grid}, "
+                     f"{chunks.get(axis['name'])} per block")
+    quenching = spec.get("quenching", {})
+    for exp in spec.get("experiments", []):
+        choices = quenching.get(exp)
+        lines.append(f"experiment:  {exp}"
+                     + (f" (quenching {', '.join(choices)})" if choices else ""))
     attrs = status.attrs
     lines += [
-        f"data:        {spec.data}, CL {spec.confidence_level:g}",
+        f"data:        {spec.get('data')}, confidence level {spec.get('confidence_level')}",
         f"created:     {attrs.get('created_utc', '?')} by nubound "
         f"{attrs.get('nubound_version', '?')}",
         f"dashboard:   {attrs.get('dashboard_link') or '-'} (last run)",
@@ -78,12 +92,9 @@ def format_status(status, spec) -> str:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
-    from nubound.scanner.spec import parse_spec
     from nubound.storage.store import store_status
 
-    status = store_status(args.store)
-    spec = parse_spec(status.attrs["spec_toml"], source=f"{status.url} attrs")
-    print(format_status(status, spec))
+    print(format_status(store_status(args.store)))
     return 0
 
 

@@ -14,18 +14,6 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-DIMENSIONLESS = "1"  # UDUNITS spelling of a pure number (couplings, ε)
-
-# The models of the models issue (physics/models/); parameter name → unit. Couplings and ε are
-# pure numbers; the magnetic moments are in Bohr magnetons (physics.md §4, "μ_ν in units of μ_B").
-_VECTOR_PARAMETERS = {"coupling": DIMENSIONLESS, "mass_MeV": "MeV"}
-_NSI_PARAMETERS = {
-    f"eps_{quark}_{flavours}": DIMENSIONLESS
-    for quark in ("u", "d")
-    for flavours in ("ee", "mumu", "tautau", "emu", "etau", "mutau")
-}
-_INTERFERENCE = {"interference": ("standard", "flipped")}  # physics.md §4, sign option
-
 
 @dataclass(frozen=True)
 class ModelInfo:
@@ -33,28 +21,15 @@ class ModelInfo:
 
     parameters: dict[str, str]
     options: dict[str, tuple[str, ...]] = field(default_factory=dict)
-
-
-def _default_models() -> dict[str, ModelInfo]:
-    return {
-        "nsi": ModelInfo(dict(_NSI_PARAMETERS)),
-        "magnetic_moment": ModelInfo({"mu_e": "mu_B", "mu_mu": "mu_B"}),
-        "vector_universal": ModelInfo(dict(_VECTOR_PARAMETERS), dict(_INTERFERENCE)),
-        "vector_b_minus_l": ModelInfo(dict(_VECTOR_PARAMETERS), dict(_INTERFERENCE)),
-        "scalar_universal": ModelInfo(dict(_VECTOR_PARAMETERS)),
-    }
+    ranges: dict[str, tuple[float, float]] = field(default_factory=dict)  # inclusive bounds
 
 
 # Experiment → data folders of physics/data.REGISTRY it reads (for the provenance hashes).
 _DATA_FOLDERS = {
-    "dresden_ii": ("dresden-ii/", "quenching/", "fluxes/"),
+    "dresden_ii": ("dresden-ii/",),
     "coherent_csi": ("coherent-csi-2021/",),
     "coherent_ar": ("coherent-ar-2020/",),
 }
-# Used only while an experiment module does not exist yet (physics.md §6: Dresden-II's choices).
-_FALLBACK_QUENCHING = {"dresden_ii": ("fef", "ybe", "lindhard"), "coherent_csi": (),
-                       "coherent_ar": ()}
-
 
 class PhysicsRegistry:
     """Names, units and choices the spec is validated against, and the physics entry points.
@@ -64,8 +39,17 @@ class PhysicsRegistry:
     """
 
     def models(self) -> dict[str, ModelInfo]:
-        """Known models."""
-        return _default_models()
+        """Known models, from ``nubound.physics.models.MODELS`` (names, units, ranges, options)."""
+        from nubound.physics.models import MODELS
+
+        return {
+            name: ModelInfo(
+                parameters={p.name: p.unit for p in model.parameters},
+                options={o.name: tuple(o.choices) for o in model.options},
+                ranges={p.name: (p.minimum, p.maximum) for p in model.parameters},
+            )
+            for name, model in MODELS.items()
+        }
 
     def experiment_names(self) -> tuple[str, ...]:
         """Known experiments."""
@@ -78,15 +62,13 @@ class PhysicsRegistry:
         from nubound.physics.experiments import EXPERIMENTS
 
         module_name, class_name = EXPERIMENTS[experiment].split(":")
-        try:
-            module = importlib.import_module(f"nubound.physics.experiments.{module_name}")
-        except ModuleNotFoundError:
-            return _FALLBACK_QUENCHING.get(experiment, ())
-        return tuple(getattr(getattr(module, class_name), "quenching_choices", ()))
+        module = importlib.import_module(f"nubound.physics.experiments.{module_name}")
+        return tuple(getattr(module, class_name).quenching_choices)
 
     def get_model(self, name: str) -> Any:
-        """The model object (``signal_counts(experiment, quenching, params)``)."""
-        from nubound.physics.models import get_model  # the models issue's API
+        """The model object (``signal_counts(experiment, quenching, params)``; options go in
+        ``params`` as strings)."""
+        from nubound.physics.models import get_model
 
         return get_model(name)
 

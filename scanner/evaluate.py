@@ -18,10 +18,14 @@ from nubound.scanner.spec import ScanSpec
 
 
 def block_parameters(spec: ScanSpec, block: Block) -> dict[str, object]:
-    """Model parameters over ``block``: each axis broadcast to ``block.shape``, plus fixed ones."""
+    """Model parameters over ``block``, plus the fixed ones and options.
+
+    Axis ``k`` has shape ``(1, …, n_k, …, 1)`` (open grid): the arrays broadcast against each
+    other to ``block.shape`` (as ``Model.signal_counts`` expects), without copies.
+    """
     values = [np.asarray(a.values[sl], dtype=float)
               for a, sl in zip(spec.axes, block.region, strict=True)]
-    grids = np.meshgrid(*values, indexing="ij", copy=False, sparse=False)
+    grids = np.meshgrid(*values, indexing="ij", sparse=True)
     params: dict[str, object] = dict(spec.model.fixed)
     for axis, grid in zip(spec.axes, grids, strict=True):
         params[axis.name] = grid

@@ -141,7 +141,17 @@ def _is_mass(name: str) -> bool:
     return name.startswith("mass") or "_mass" in name
 
 
-def _axis(raw: Any, i: int, units: dict[str, str], model: str) -> AxisSpec:
+def _check_range(values: list[float], bounds: tuple[float, float] | None, path: str) -> None:
+    if bounds is None:
+        return
+    lo, hi = bounds
+    for v in values:
+        if not lo <= v <= hi:
+            raise _err(path, f"got {v!r}; allowed range of this parameter: [{lo:g}, {hi:g}]")
+
+
+def _axis(raw: Any, i: int, units: dict[str, str], model: str,
+          ranges: dict[str, tuple[float, float]]) -> AxisSpec:
     path = f"axes[{i}]"
     raw = _check_keys(raw, _AXIS_KEYS, path)
     name = raw.get("name")
@@ -162,6 +172,7 @@ def _axis(raw: Any, i: int, units: dict[str, str], model: str) -> AxisSpec:
         values = [_number(v, f"{path}.values[{j}]", positive=positive) for j, v in enumerate(vals)]
         if len(set(values)) != len(values):
             raise _err(f"{path}.values", "values must be distinct")
+        _check_range(values, ranges.get(name), f"{path}.values")
         return AxisSpec(name, unit, "values", tuple(values))
     scale = raw.get("scale")
     if scale not in SCALES:
@@ -174,6 +185,8 @@ def _axis(raw: Any, i: int, units: dict[str, str], model: str) -> AxisSpec:
         raise _err(f"{path}.n", f"expected an integer >= 1, got {n!r}")
     if start == stop and n > 1:
         raise _err(f"{path}.stop", f"empty range: start = stop = {start!r} with n = {n}")
+    _check_range([start], ranges.get(name), f"{path}.start")
+    _check_range([stop], ranges.get(name), f"{path}.stop")
     grid = np.geomspace(start, stop, n) if scale == "log" else np.linspace(start, stop, n)
     return AxisSpec(name, unit, scale, tuple(float(v) for v in grid))
 
@@ -225,10 +238,12 @@ def validate_spec(raw: dict, *, registry: PhysicsRegistry | None = None) -> Scan
             fixed[key] = value
         else:
             fixed[key] = _number(value, path, positive=_is_mass(key))
+            _check_range([fixed[key]], info.ranges.get(key), path)
     axes_raw = raw.get("axes")
     if not isinstance(axes_raw, list) or not axes_raw:
         raise _err("axes", "expected at least one [[axes]] table")
-    axes = tuple(_axis(a, i, info.parameters, name) for i, a in enumerate(axes_raw))
+    axes = tuple(_axis(a, i, info.parameters, name, info.ranges)
+                 for i, a in enumerate(axes_raw))
     names = [a.name for a in axes]
     for i, a in enumerate(axes):
         if names.index(a.name) != i:

@@ -1,0 +1,53 @@
+"""`nubound scan` / `nubound status` sub-commands (jobs/scan.py)."""
+
+import argparse
+
+import numpy as np
+
+from nubound.jobs.scan import add_scan_commands, main
+from nubound.scanner.plan import block_at
+from nubound.scanner.run import prepare_store
+from nubound.scanner.spec import parse_spec
+from nubound.storage.store import write_block
+
+
+def test_commands_and_options_are_registered():
+    parser = argparse.ArgumentParser()
+    add_scan_commands(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["scan", "c.toml", "--store", "x.zarr", "--scheduler",
+                              "tcp://1.2.3.4:8786", "--workers", "3"])
+    assert (args.config, args.store, args.scheduler, args.workers) == (
+        "c.toml", "x.zarr", "tcp://1.2.3.4:8786", 3)
+    assert parser.parse_args(["scan", "c.toml"]).cluster == "local"
+    assert parser.parse_args(["status", "x.zarr"]).store == "x.zarr"
+
+
+def test_status_prints_blocks_spec_and_size(fake, registry, tmp_path, capsys):
+    url = str(tmp_path / "s.zarr")
+    spec = parse_spec(fake.spec_text(url, n_mass=10, n_coupling=16, chunks=(4, 8)),
+                      registry=registry)
+    url, store_id = prepare_store(spec, registry=registry)
+    for index in [(0, 0), (1, 1)]:
+        block = block_at(index, spec.shape, spec.chunks)
+        write_block(url, store_id, block, {"fake_a": np.ones(block.shape + (3,)),
+                                           "fake_b": np.ones(block.shape)})
+    assert main(["status", url]) == 0
+    out = capsys.readouterr().out
+    assert "blocks done: 2/6 (33.3%)" in out
+    assert "model:       fake_vector (interference=standard)" in out
+    assert "axis:        mass_MeV [MeV] log 0.01 .. 10000, 10 points, 4 per block" in out
+    assert "experiment:  fake_a (quenching a, b, c)" in out
+    assert "size:" in out and url in out
+
+
+def test_scan_with_a_bad_spec_fails_before_any_cluster(tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('spec_version = 1\n[model]\nname = "axion"\n')
+    assert main(["scan", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "model.name" in err and "vector_universal" in err
+
+
+def test_status_of_a_missing_store(tmp_path, capsys):
+    assert main(["status", str(tmp_path / "none.zarr")]) == 2
+    assert "no scan store at" in capsys.readouterr().err
