@@ -40,10 +40,14 @@ NodeName=localhost NodeAddr=127.0.0.1 CPUs=$CPUS RealMemory=$MEM_MB State=UNKNOW
 PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 CONF
 export SLURM_CONF=$D/slurm.conf
-# munged must run as user munge, with log and pid files it owns (a root-owned system log makes it exit)
-mkdir -p /run/munge "$D/munge" && chown munge:munge /run/munge "$D/munge" && chmod 700 "$D/munge"
+# munged must run as user munge, with log and pid files it owns (a root-owned system log makes it
+# exit); they live in /run/munge, since $D may sit in a folder user munge cannot enter
+mkdir -p /run/munge && chown munge:munge /run/munge
 if ! munge -n >/dev/null 2>&1; then
-  runuser -u munge -- /usr/sbin/munged --log-file="$D/munge/munged.log" --pid-file="$D/munge/munged.pid"
+  tag=$(printf %s "$D" | md5sum | cut -c1-10)
+  runuser -u munge -- /usr/sbin/munged --log-file="/run/munge/nubound-$tag.log" \
+    --pid-file="/run/munge/nubound-$tag.pid"
+  echo "/run/munge/nubound-$tag.pid" > "$D/munged.pidpath"   # stop_slurm.sh stops only this one
 fi
 munge -n | unmunge | grep -q 'STATUS:.*Success'
 slurmctld -f "$D/slurm.conf"                  # daemonizes; pid in $D/slurmctld.pid

@@ -4,7 +4,8 @@
 D=${NUBOUND_SLURM_DIR:?set NUBOUND_SLURM_DIR to the folder given to start_slurm.sh}
 export SLURM_CONF=$D/slurm.conf
 scancel --user="$(id -un)" 2>/dev/null || true
-for f in "$D/slurmd.pid" "$D/slurmctld.pid" "$D/munge/munged.pid"; do
+munged_pid=$(cat "$D/munged.pidpath" 2>/dev/null || true)
+for f in "$D/slurmd.pid" "$D/slurmctld.pid" ${munged_pid:+"$munged_pid"}; do
   [ -s "$f" ] || continue
   pid=$(cat "$f")
   kill "$pid" 2>/dev/null || continue
