@@ -90,7 +90,9 @@ def test_worker_sigkill_mid_scan_still_completes_exactly(client, fake, reference
             return False
         if ok and not killed:
             os.kill(pids[0], signal.SIGKILL)
-            killed.append(pids[0])
+            done = done_map(url)
+            blocks = [tuple(i) for i in np.argwhere(done)]
+            killed.append((blocks, _chunk_mtimes(url, spec, blocks)))
         return bool(killed)
 
     import threading
@@ -102,6 +104,9 @@ def test_worker_sigkill_mid_scan_still_completes_exactly(client, fake, reference
     assert killed, "the worker was not killed mid-scan"
     assert result.blocks_done_before == 0
     assert done_map(url).sum() == 12
+    blocks, mtimes = killed[0]
+    # a block marked done before the kill is never written again (the task checks `done`)
+    assert _chunk_mtimes(url, spec, blocks) == mtimes
     got = _values(url)
     assert got.keys() == ref_values.keys()
     for name in got:
