@@ -84,8 +84,8 @@ def check_same_spec(spec: ScanSpec, url: str, *,
     """Raise ``StoreMismatchError`` unless the store at ``url`` holds ``spec``; return its id."""
     attrs = st.read_attrs(url)
     if "spec_toml" not in attrs or "store_id" not in attrs:
-        raise st.StoreMismatchError(f"{url} exists but is not a nubound scan store; "
-                                    "choose another --store")
+        raise st.StoreMismatchError(f"{url} exists but is not a complete nubound scan store; "
+                                    "delete it or choose another --store")
     old = parse_spec(attrs["spec_toml"], registry=registry, source=f"{url} attrs")
     if not old.same_scan(spec):
         old_lines = set(attrs["spec_toml"].splitlines())

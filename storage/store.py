@@ -121,7 +121,12 @@ def template(spec: ScanSpec):
 
 def create_store(spec: ScanSpec, url: str, *, spec_toml: str,
                  data_hashes: Mapping[str, str]) -> str:
-    """Write the template and all attributes once (fails if ``url`` exists); return store_id."""
+    """Write the template and all attributes once (fails if ``url`` exists); return store_id.
+
+    ``store_id`` is written last, so a creation cut short is recognisable. A local store is
+    built under a temporary name and renamed into place (atomic): a client killed while
+    creating leaves no half-made store at ``url``.
+    """
     ds, encoding = template(spec)
     store_id = uuid.uuid4().hex
     ds.attrs = {
@@ -131,11 +136,17 @@ def create_store(spec: ScanSpec, url: str, *, spec_toml: str,
         "data_hashes": dict(sorted(data_hashes.items())),
         "data_kind": spec.data,
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
-        "store_id": store_id,
         "quenching_encoding": "integer index coordinate; names in its attrs['choices']",
     }
-    ds.to_zarr(url, mode="w-", compute=False, consolidated=False, zarr_format=ZARR_FORMAT,
+    local = "://" not in url
+    target = f"{url}.creating-{store_id}" if local else url
+    if local and Path(url).exists():
+        raise FileExistsError(f"store {url} already exists")
+    ds.to_zarr(target, mode="w-", compute=False, consolidated=False, zarr_format=ZARR_FORMAT,
                encoding=encoding)
+    update_attrs(target, store_id=store_id)
+    if local:
+        Path(target).rename(url)  # fails if another client created url meanwhile
     return store_id
 
 
