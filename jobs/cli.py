@@ -8,6 +8,8 @@ import logging
 import sys
 from importlib.metadata import version
 
+from nubound.jobs.limits_cmd import add_limit_commands
+
 log = logging.getLogger(__name__)
 
 
@@ -111,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     models = sub.add_parser("models", help="list the BSM models, their parameters and units")
     models.add_argument("--json", action="store_true", help="JSON on stdout")
     models.set_defaults(func=_cmd_models)
+    add_limit_commands(sub)
     return parser
 
 

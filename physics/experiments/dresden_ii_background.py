@@ -116,9 +116,11 @@ class ProfiledChi2:
         # uniform bins (one multiply per bin instead of an exp); direct where G(E; c, w) could
         # underflow near 1.142 keV (w < 0.01 keV)
         lin0 = -(c - L2_CENTRE_keV) * (2 * e[0] - L2_CENTRE_keV - c) * (0.5 * inv_w2)
-        g2 = self._geometric(lin0, -(c - L2_CENTRE_keV) * self._step_keV * inv_w2)
-        g2 *= g1
-        narrow = np.nonzero(w[:, 0] < 0.01)[0]
+        with np.errstate(over="ignore", invalid="ignore"):
+            g2 = self._geometric(lin0, -(c - L2_CENTRE_keV) * self._step_keV * inv_w2)
+            g2 *= g1
+        # rows where the recursion overflowed (far-off trial points) are computed directly too
+        narrow = np.nonzero((w[:, 0] < 0.01) | ~np.isfinite(g2).all(axis=1))[0]
         if narrow.size:
             g2[narrow] = np.exp(-0.5 * inv_w2[narrow] * self._d2sq)
         g2 *= L2_RELATIVE_HEIGHT

@@ -105,3 +105,19 @@ def test_batched_profile_matches_minuit(exp):
     assert np.abs(batched - truth)[relevant].max() <= 1e-3
     # the batched result is a true minimum: MIGRAD never finds anything lower by more than 1e-3
     assert np.all(batched <= truth + 1e-3)
+
+
+def test_huge_signals_profile_without_numerical_warnings():
+    # large couplings in a scan give signals far above the data; the Gauss–Newton trial
+    # points then push the background peaks far off, which must not overflow (pytest turns
+    # RuntimeWarnings into errors) and must give finite χ² growing with the excess
+    from nubound.physics.rates import sm_rates
+
+    exp = get_experiment("dresden_ii")
+    sm = exp.expected_counts(sm_rates(exp.channels("fef")), "fef")
+    ramp = np.linspace(0.0, 1.0, sm.size) ** 3
+    signals = np.array([sm * k + ramp * extra for k, extra in
+                        [(1, 0.0), (10, 0.0), (100, 1e4), (1e3, 1e5), (1e4, 1e6)]])
+    chi2 = exp.chi2(signals)
+    assert np.all(np.isfinite(chi2))
+    assert np.all(np.diff(chi2) > 0)
