@@ -93,6 +93,20 @@ class PhysicsRegistry:
             )
         return make(quenching)
 
+    def check_asimov(self, experiments: tuple[str, ...]) -> None:
+        """Raise ConfigError before any work if an experiment cannot build Asimov data."""
+        from nubound.physics.errors import ConfigError
+        from nubound.physics.experiments import EXPERIMENTS
+
+        for name in experiments:
+            module_name, class_name = EXPERIMENTS[name].split(":")
+            module = importlib.import_module(f"nubound.physics.experiments.{module_name}")
+            if not hasattr(getattr(module, class_name), "asimov"):
+                raise ConfigError(
+                    f"data: 'asimov' needs {class_name}.asimov(quenching) from physics (not "
+                    f"available yet for {name}); allowed for now: 'observed'"
+                )
+
     def data_hashes(self, experiments: tuple[str, ...]) -> dict[str, str]:
         """sha256 of the registered data files the experiments read, verified on the client."""
         from nubound.physics.data import REGISTRY, data_path

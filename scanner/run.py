@@ -107,6 +107,8 @@ def prepare_store(spec: ScanSpec, *, url: str | None = None,
         store_id = check_same_spec(spec, url, registry=reg)
         log.info("resuming the scan in %s", url)
     else:
+        if spec.data == "asimov":
+            reg.check_asimov(spec.experiments)
         hashes = reg.data_hashes(spec.experiments)
         store_id = st.create_store(spec, url, spec_toml=spec_to_toml(spec), data_hashes=hashes)
         log.info("created the store %s", url)

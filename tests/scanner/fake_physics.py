@@ -111,6 +111,9 @@ class FakeRegistry(PhysicsRegistry):
         scale = {"fake_a": 1.0, "fake_b": 3.0}[name]
         return FakeExperiment(name, self.quenching_choices(name), scale)
 
+    def check_asimov(self, experiments: tuple[str, ...]) -> None:
+        pass  # every fake experiment has asimov()
+
     def data_hashes(self, experiments: tuple[str, ...]) -> dict[str, str]:
         return {f"fake/{e}.txt": "0" * 64 for e in experiments}
 
