@@ -128,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
+    logging.getLogger("distributed").setLevel(logging.WARNING)  # cluster chatter
     try:
         return args.func(args)
     except NuboundError as exc:
