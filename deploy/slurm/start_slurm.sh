@@ -9,6 +9,8 @@ D=${NUBOUND_SLURM_DIR:?set NUBOUND_SLURM_DIR to an empty folder for state, spool
 CPUS=${NUBOUND_SLURM_CPUS:-2}
 MEM_MB=${NUBOUND_SLURM_MEMORY_MB:-8000}       # must stay <= the real memory, else the node drains
 mkdir -p "$D/state" "$D/spool" "$D/log"
+MUNGE_BASE=/run/munge/nubound-$(printf %s "$D" | md5sum | cut -c1-10)
+MUNGE_SOCKET=$MUNGE_BASE.socket
 cat > "$D/slurm.conf" <<CONF
 ClusterName=nubound
 SlurmctldHost=localhost
@@ -16,6 +18,7 @@ SlurmctldPort=${SLURMCTLD_PORT:-6817}
 SlurmdPort=${SLURMD_PORT:-6818}
 SlurmUser=root
 AuthType=auth/munge
+AuthInfo=socket=$MUNGE_SOCKET
 CredType=cred/munge
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
@@ -40,16 +43,14 @@ NodeName=localhost NodeAddr=127.0.0.1 CPUs=$CPUS RealMemory=$MEM_MB State=UNKNOW
 PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 CONF
 export SLURM_CONF=$D/slurm.conf
-# munged must run as user munge, with log and pid files it owns (a root-owned system log makes it
-# exit); they live in /run/munge, since $D may sit in a folder user munge cannot enter
+# A munged of our own, on its own socket (AuthInfo above), so that two private SLURMs never share
+# one. It runs as user munge, with log/pid files it owns (a root-owned system log makes it exit),
+# in /run/munge, since $D may sit in a folder user munge cannot enter.
 mkdir -p /run/munge && chown munge:munge /run/munge
-if ! munge -n >/dev/null 2>&1; then
-  tag=$(printf %s "$D" | md5sum | cut -c1-10)
-  runuser -u munge -- /usr/sbin/munged --log-file="/run/munge/nubound-$tag.log" \
-    --pid-file="/run/munge/nubound-$tag.pid"
-  echo "/run/munge/nubound-$tag.pid" > "$D/munged.pidpath"   # stop_slurm.sh stops only this one
-fi
-munge -n | unmunge | grep -q 'STATUS:.*Success'
+runuser -u munge -- /usr/sbin/munged --socket="$MUNGE_SOCKET" --log-file="$MUNGE_BASE.log" \
+  --pid-file="$MUNGE_BASE.pid" --seed-file="$MUNGE_BASE.seed"
+echo "$MUNGE_BASE" > "$D/munged.base"       # stop_slurm.sh stops this munged, by PID
+munge -S "$MUNGE_SOCKET" -n | unmunge -S "$MUNGE_SOCKET" | grep -q 'STATUS:.*Success'
 slurmctld -f "$D/slurm.conf"                  # daemonizes; pid in $D/slurmctld.pid
 slurmd -f "$D/slurm.conf" -N localhost        # node name independent of the hostname
 for _ in $(seq 1 60); do
