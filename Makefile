@@ -19,8 +19,13 @@ $(BIN)/nubound: pyproject.toml
 
 venv: $(BIN)/nubound
 
+# The main job: a real scan (universal light vector mediator, three experiments) on a local
+# Dask cluster into out/quickstart.zarr (resumed if it exists), then the limit table and a plot.
 run: venv
-	$(BIN)/nubound predict all
+	$(BIN)/nubound scan configs/quickstart.toml --store out/quickstart.zarr
+	$(BIN)/nubound limits out/quickstart.zarr
+	$(BIN)/nubound plot out/quickstart.zarr -o out/quickstart.png
+	@echo "store: out/quickstart.zarr   plot: out/quickstart.png"
 
 test: venv
 	$(BIN)/ruff check .

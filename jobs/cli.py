@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from importlib.metadata import version
 
 from nubound.jobs.limits_cmd import add_limit_commands
+from nubound.jobs.scan import add_scan_commands
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     models = sub.add_parser("models", help="list the BSM models, their parameters and units")
     models.add_argument("--json", action="store_true", help="JSON on stdout")
     models.set_defaults(func=_cmd_models)
+    add_scan_commands(sub)
     add_limit_commands(sub)
     return parser
 
@@ -124,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr,
     )
+    if not args.verbose:  # distributed logs every worker start at INFO; read at dask import
+        os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
     from nubound.physics.errors import NuboundError
 
     try:
