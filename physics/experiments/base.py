@@ -15,10 +15,16 @@ neutrinos, or the reactor ν̄e). For each channel the experiment precomputes, o
 Expected counts in the bins are then ``Σ_channels Σ_flavours response.T @ rate`` with the
 flux-folded rate density ``rate`` (per target particle, per MeV) that ``physics.rates`` or a
 BSM model builds from the moments: for a grid of couplings, a few matrix products.
+
+Asimov data (physics.md §7): ``experiment.asimov(quenching)`` is the same experiment with the
+observed data replaced by the Standard-Model expectation at nominal nuisances, n_i = μ_i
+(non-integer). It shares the parent's channels (no response matrix is rebuilt), is built once
+per quenching choice and reused, and reports ``data_kind == "asimov"``.
 """
 
 from __future__ import annotations
 
+import copy
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
@@ -61,6 +67,7 @@ class Experiment(ABC):
     name: str
     quenching_choices: tuple[str, ...]
     default_quenching: str
+    data_kind: str = "observed"  # "asimov" on the experiments returned by ``asimov``
 
     @property
     @abstractmethod
@@ -115,3 +122,42 @@ class Experiment(ABC):
             total = part if total is None else total + part
         assert total is not None
         return total
+
+    # --- Asimov data ----------------------------------------------------------------------
+    def asimov(self, quenching: str | None = None) -> Experiment:
+        """The same experiment with the observed data replaced by the Standard-Model expectation
+        with nominal nuisances (n_i = μ_i, non-integer allowed; physics.md §7).
+
+        ``quenching`` selects the quenching choice of the SM signal (None: the default). The
+        result shares this experiment's channels (``channels(q)`` of both return the same
+        objects), has ``data_kind == "asimov"`` and is built once per quenching choice and
+        experiment (also when called on an Asimov experiment: it is then the parent's).
+        Subclasses provide the Asimov data through :meth:`_asimov_attributes`; the default
+        raises a PhysicsInputError (see :meth:`provides_asimov`).
+        """
+        q = self.check_quenching(quenching)
+        parent = self.__dict__.get("_asimov_parent", self)
+        cache = parent.__dict__.setdefault("_asimov_cache", {})
+        if q not in cache:
+            attributes = parent._asimov_attributes(q)
+            clone = copy.copy(parent)  # shallow: the channel caches are shared, not copied
+            clone.__dict__.update(attributes)
+            clone.__dict__.update(_asimov_parent=parent, data_kind="asimov",
+                                  asimov_quenching=q)
+            cache[q] = clone
+        return cache[q]
+
+    def _asimov_attributes(self, quenching: str) -> dict:
+        """Instance attributes that turn a shallow copy of this experiment into its Asimov data
+        set for ``quenching`` (a validated choice); called on the experiment with the real data.
+        """
+        raise PhysicsInputError(
+            f"{self.name}: no Asimov data set (Experiment.asimov not implemented); "
+            "use data = 'observed'"
+        )
+
+    @classmethod
+    def provides_asimov(cls) -> bool:
+        """True if the class implements :meth:`asimov` (without building the experiment)."""
+        return (cls.asimov is not Experiment.asimov
+                or cls._asimov_attributes is not Experiment._asimov_attributes)

@@ -27,6 +27,10 @@ Likelihood: binned Poisson with nine Gaussian-constrained linear nuisances
 
 Quenching choices: ``nominal`` (QF = 0.246 + 0.00078 T[keVnr]); ``qf_high`` / ``qf_low`` move
 both QF parameters by +1σ / −1σ (0.006, 0.00009 /keVnr) together.
+
+Asimov data (``asimov(quenching)``, physics.md §7): n = s_SM + B, the SM CEvNS counts of the
+quenching choice plus the release's background predictions (prompt BRN, delayed BRN, steady
+state) at their nominal normalisations, i.e. μ(θ = 0) of ``coherent_ar_likelihood``.
 """
 
 from __future__ import annotations
@@ -143,6 +147,12 @@ class CoherentAr(Experiment):
                                response, dict(meta)))
         return tuple(out)
 
+    def _asimov_attributes(self, quenching: str) -> dict:
+        """Observed counts → s_SM + B at nominal nuisances (module docstring)."""
+        data = self.sm_signal(quenching) + lik.background_total()
+        data.setflags(write=False)
+        return {"observed": data}
+
     def sm_signal(self, quenching: str | None = None) -> NDArray:
         """SM CEvNS counts per bin, (960,)."""
         chans = self.channels(quenching)
@@ -195,7 +205,7 @@ class CoherentAr(Experiment):
         return {
             "experiment": self.name,
             "quenching": q,
-            "data": "observed",
+            "data": self.data_kind,
             "flux_averaged_cross_section_cm2": self.flux_averaged_cross_section_cm2(),
             "fluence_per_flavour_cm2": self.beam.fluence_per_flavour_cm2,
             "cevns_events": float(sm.sum()),
