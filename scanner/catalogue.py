@@ -57,13 +57,17 @@ class PhysicsRegistry:
 
         return tuple(EXPERIMENTS)
 
-    def quenching_choices(self, experiment: str) -> tuple[str, ...]:
-        """The experiment's quenching choices, read from its class without building it."""
+    def experiment_class(self, experiment: str) -> type:
+        """The experiment's class, imported without building the experiment (no data read)."""
         from nubound.physics.experiments import EXPERIMENTS
 
         module_name, class_name = EXPERIMENTS[experiment].split(":")
         module = importlib.import_module(f"nubound.physics.experiments.{module_name}")
-        return tuple(getattr(module, class_name).quenching_choices)
+        return getattr(module, class_name)
+
+    def quenching_choices(self, experiment: str) -> tuple[str, ...]:
+        """The experiment's quenching choices, read from its class without building it."""
+        return tuple(self.experiment_class(experiment).quenching_choices)
 
     def get_model(self, name: str) -> Any:
         """The model object (``signal_counts(experiment, quenching, params)``; options go in
@@ -79,33 +83,24 @@ class PhysicsRegistry:
         return get_experiment(name)
 
     def asimov_experiment(self, experiment: Any, quenching: str | None) -> Any:
-        """The experiment with its observed data replaced by the SM Asimov data set.
-
-        Needs ``Experiment.asimov(quenching)`` from physics (not in the contract yet).
-        """
-        from nubound.physics.errors import ConfigError
-
-        make = getattr(experiment, "asimov", None)
-        if make is None:
-            raise ConfigError(
-                f"data = 'asimov' needs {type(experiment).__name__}.asimov(quenching) "
-                "(physics API not available yet); allowed for now: data = 'observed'"
-            )
-        return make(quenching)
+        """The experiment with its observed data replaced by the SM Asimov data set of the
+        quenching choice: ``experiment.asimov(quenching)`` (built once per worker process and
+        choice by physics; it shares the experiment's channels)."""
+        return experiment.asimov(quenching)
 
     def check_asimov(self, experiments: tuple[str, ...]) -> None:
         """Raise ConfigError before any work if an experiment cannot build Asimov data."""
         from nubound.physics.errors import ConfigError
-        from nubound.physics.experiments import EXPERIMENTS
 
-        for name in experiments:
-            module_name, class_name = EXPERIMENTS[name].split(":")
-            module = importlib.import_module(f"nubound.physics.experiments.{module_name}")
-            if not hasattr(getattr(module, class_name), "asimov"):
-                raise ConfigError(
-                    f"data: 'asimov' needs {class_name}.asimov(quenching) from physics (not "
-                    f"available yet for {name}); allowed for now: 'observed'"
-                )
+        missing = [e for e in experiments if not _provides_asimov(self.experiment_class(e))]
+        if missing:
+            able = [e for e in self.experiment_names()
+                    if _provides_asimov(self.experiment_class(e))]
+            raise ConfigError(
+                f"data: 'asimov' needs Experiment.asimov(quenching), which "
+                f"{', '.join(missing)} does not provide; use data = 'observed', or only "
+                f"experiments with Asimov data: {', '.join(able) or 'none'}"
+            )
 
     def data_hashes(self, experiments: tuple[str, ...]) -> dict[str, str]:
         """sha256 of the registered data files the experiments read, verified on the client."""
@@ -116,6 +111,12 @@ class PhysicsRegistry:
         for key in keys:
             data_path(key)  # fetch and verify on the client, before any worker runs
         return {key: REGISTRY[key].sha256 for key in keys}
+
+
+def _provides_asimov(cls: type) -> bool:
+    """True if the experiment class builds Asimov data (``Experiment.provides_asimov``)."""
+    check = getattr(cls, "provides_asimov", None)
+    return bool(check()) if check is not None else hasattr(cls, "asimov")
 
 
 @cache

@@ -5,6 +5,10 @@ counts, ``model.signal_counts(experiment, quenching, params)`` → (*block.shape
 experiment profiles its nuisances in one batched call, ``experiment.chi2(signal)`` → block.shape
 (DESIGN.md, Contracts → Experiment). Experiments with quenching choices in the spec get a last
 axis of length ``len(choices)`` in spec order.
+
+With ``data = "asimov"`` the signal is still computed on the experiment itself, and judged by
+``experiment.asimov(quenching)``: the same experiment with the SM expectation of that quenching
+choice (nominal nuisances) as data, built once per worker process and shared between blocks.
 """
 
 from __future__ import annotations

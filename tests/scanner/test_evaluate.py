@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 from nubound.physics.errors import ConfigError
+from nubound.physics.experiments.base import Experiment
+from nubound.scanner.catalogue import PhysicsRegistry
 from nubound.scanner.evaluate import block_parameters, evaluate
 from nubound.scanner.plan import block_at
 from nubound.scanner.run import prepare_store
@@ -49,13 +51,35 @@ def test_asimov_data_give_zero_at_the_sm_for_every_quenching(fake, registry):
     assert np.all(out["fake_a"][:, -1, :] > 1.0)  # and grows with the coupling
 
 
+class _NoAsimovExperiment(Experiment):
+    """An experiment class that does not implement ``asimov`` (the base default)."""
+
+    name, quenching_choices, default_quenching = "toy", (), ""
+
+
+class _RegistryWithoutAsimov(PhysicsRegistry):
+    """The real registry, except that coherent_csi's class has no Asimov data."""
+
+    def experiment_class(self, experiment):
+        return _NoAsimovExperiment if experiment == "coherent_csi" else (
+            super().experiment_class(experiment))
+
+
 def test_asimov_without_physics_support_fails_before_any_work(tmp_path):
     path = Path(__file__).parents[2] / "configs" / "quickstart.toml"
     text = path.read_text().replace('data = "observed"', 'data = "asimov"')
     spec = parse_spec(text.replace("scans/quickstart.zarr", str(tmp_path / "a.zarr")))
-    with pytest.raises(ConfigError, match=r"data: 'asimov' needs .*asimov\(quenching\)"):
-        prepare_store(spec)
+    with pytest.raises(ConfigError, match=r"data: 'asimov' needs .*asimov\(quenching\), which "
+                       r"coherent_csi does not provide.*: dresden_ii, coherent_ar"):
+        prepare_store(spec, registry=_RegistryWithoutAsimov())
     assert not (tmp_path / "a.zarr").exists()
+
+
+def test_the_real_experiments_provide_asimov_data():
+    registry = PhysicsRegistry()
+    registry.check_asimov(("dresden_ii", "coherent_ar"))  # no error
+    assert all(registry.experiment_class(e).provides_asimov() for e in ("dresden_ii",
+                                                                         "coherent_ar"))
 
 
 def test_real_models_and_experiments_reach_the_sm_at_vanishing_coupling():

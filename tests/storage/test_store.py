@@ -59,6 +59,16 @@ def test_attributes_record_spec_version_hashes_kind_time(made):
     assert abs((datetime.now(UTC) - created).total_seconds()) < 600
 
 
+def test_an_asimov_scan_records_its_data_kind(tmp_path):
+    registry = fake_physics.FakeRegistry()
+    url = str(tmp_path / "a.zarr")
+    spec = parse_spec(fake_physics.spec_text(url, data="asimov"), registry=registry)
+    url, _ = prepare_store(spec, registry=registry)
+    attrs = st.read_attrs(url)
+    assert attrs["data_kind"] == "asimov"
+    assert 'data = "asimov"' in attrs["spec_toml"]
+
+
 def test_open_store_labels_quenching_and_warns_nothing(made):
     _, url, _, _ = made
     ds = st.open_store(url)  # filterwarnings=error: no Zarr 3 / consolidation warning
