@@ -22,6 +22,10 @@ Layout (``spec_version = 1``)::
     [chunks]                               # points per chunk along each axis (default: auto)
     mass_MeV = 8
 
+``data = "asimov"`` judges every point against the Standard-Model Asimov data of each
+experiment and quenching choice (``Experiment.asimov``: n_i = μ_i of the SM at nominal
+nuisances), for expected limits; every experiment of the spec must provide it.
+
 Every error is a :class:`~nubound.physics.errors.ConfigError` naming the key path
 (``axes[1].stop``), what was expected and what was found; it is raised before any work starts.
 """

@@ -14,7 +14,8 @@ Layout (DESIGN.md, Store layout):
 - ``done``: uint8, dims ``block_<axis>``, one cell (and one Zarr chunk) per block; 1 = the
   block's values are all written. Workers write it after the values, never before;
 - attributes: ``spec_toml`` (canonical TOML of the spec), ``nubound_version``,
-  ``data_hashes`` (sha256 of the data files read), ``data_kind``, ``created_utc``,
+  ``data_hashes`` (sha256 of the data files read), ``data_kind`` (the spec's ``data``:
+  "observed", or "asimov" for SM Asimov data, ``Experiment.asimov``), ``created_utc``,
   ``store_id`` (uuid of this store), and ``dashboard_link`` of the last run.
 
 Only the client writes attributes (workers racing on attrs lose updates, STYLE.md).
