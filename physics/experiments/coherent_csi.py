@@ -195,12 +195,15 @@ class CoherentCsI(Experiment):
     def profile(self, signal: NDArray, *, free_signal_norm: bool = False) -> ProfileResult:
         """Profiled fit of μ = S + B + Σ θ_p D_p (θ: signal, steady state, BRN, NIN)."""
         s = self._fit_signal(signal)
-        bkg = np.broadcast_to(self._fit_background_directions, s.shape[:-1] + (3, s.shape[-1]))
-        dirs = np.concatenate([s[..., None, :], bkg], axis=-2)
         sigma = self.prior_sigma.copy()
         if free_signal_norm:
             sigma[0] = np.inf
-        return profile_linear_poisson(self._fit_observed, s + self._fit_background, dirs, sigma)
+        # θ_s: direction s (scaled ones), the backgrounds' directions are the same for all s
+        return profile_linear_poisson(
+            self._fit_observed, s + self._fit_background, None, sigma,
+            scaled_directions=np.ones((1, s.shape[-1])), scale=s,
+            shared_directions=self._fit_background_directions,
+        )
 
     def best_fit_components(self, signal: NDArray, *, free_signal_norm: bool = True) -> dict:
         """Signal and backgrounds scaled to their profiled best fit (one signal, (n_bins,))."""
@@ -215,9 +218,9 @@ class CoherentCsI(Experiment):
     def profile_background_only(self, signal: NDArray) -> ProfileResult:
         """Fit with the signal fixed as given and only the background normalisations free."""
         s = self._fit_signal(signal)
-        dirs = np.broadcast_to(self._fit_background_directions, s.shape[:-1] + (3, s.shape[-1]))
         return profile_linear_poisson(
-            self._fit_observed, s + self._fit_background, dirs, self.prior_sigma[1:]
+            self._fit_observed, s + self._fit_background, None, self.prior_sigma[1:],
+            shared_directions=self._fit_background_directions,
         )
 
     # --- predictions -----------------------------------------------------------------------
