@@ -85,7 +85,6 @@ class ProfiledChi2:
         self._kappa = M_TO_L1_AREA / NOISE_SIGMA_keV * m_shape
         self._kappa_w = self._kappa * self.inv_sigma
         self._d2sq = (self.energy_keV - L2_CENTRE_keV) ** 2
-        self._e_w = self.energy_keV * self.inv_sigma
         self._weighted_rate = self.rate * self.inv_sigma
         steps = np.diff(self.energy_keV)
         if not np.allclose(steps, steps[0], rtol=1e-6, atol=0):
@@ -113,62 +112,32 @@ class ProfiledChi2:
     def _residual_and_jacobian(
         self, signal: NDArray, theta: NDArray, *, jacobian: bool = True
     ) -> tuple[NDArray, NDArray | None]:
-        """Weighted residual r = (n − S − b)/σ (N, nb) and J = ∂b/∂θ / σ (N, 7, nb)."""
+        """Weighted residual r = (n − S − b)/σ (N, nb) and J = ∂b/∂θ / σ (N, 7, nb).
+
+        Direct formula, one exp per bin and shape: the reference for tests and ``chi2_at``;
+        the fit itself uses ``_evaluate`` and ``_normal_equations``.
+        """
         e = self.energy_keV
-        isg = self.inv_sigma
         h, c, w, a, b, cexp, a_m = (theta[:, i : i + 1] for i in range(7))
-        d1 = e - c
-        d1sq = d1 * d1
-        inv_w2 = 1.0 / (w * w)
-        g1 = np.exp(d1sq * (-0.5 * inv_w2))
-        # L2 peak: G(E; 1.142, w) = G(E; c, w) · exp(linear in E), a geometric sequence on the
-        # uniform bins (one multiply per bin instead of an exp); direct where G(E; c, w) could
-        # underflow near 1.142 keV (w < 0.01 keV)
-        lin0 = -(c - L2_CENTRE_keV) * (2 * e[0] - L2_CENTRE_keV - c) * (0.5 * inv_w2)
-        with np.errstate(over="ignore", invalid="ignore"):
-            g2 = self._geometric(lin0, -(c - L2_CENTRE_keV) * self._step_keV * inv_w2)
-            g2 *= g1
-        # rows where the recursion overflowed (far-off trial points) are computed directly too
-        narrow = np.nonzero((w[:, 0] < 0.01) | ~np.isfinite(g2).all(axis=1))[0]
-        if narrow.size:
-            g2[narrow] = np.exp(-0.5 * inv_w2[narrow] * self._d2sq)
-        g2 *= L2_RELATIVE_HEIGHT
-        peaks = self._kappa * (a_m * w)
-        peaks += g1
-        peaks += g2
-        ex = self._geometric(-cexp * e[0], -cexp * self._step_keV)  # exp(−C E)
-        # r = (n − S − A − B e^{−CE} − h·peaks)/σ
-        r = b * ex
-        r += h * peaks
-        r += a
-        r += signal
-        r *= -isg
-        r += self._weighted_rate
+        with np.errstate(under="ignore"):
+            g1 = np.exp(-0.5 * (e - c) ** 2 / w**2)
+            g2 = L2_RELATIVE_HEIGHT * np.exp(-0.5 * self._d2sq / w**2)
+            ex = np.exp(-cexp * e)
+        m = self._kappa  # M shape per unit (a_M w h)
+        model = a + b * ex + h * (g1 + g2) + (h * a_m * w) * m
+        r = (self.rate - signal - model) * self.inv_sigma
         if not jacobian:
             return r, None
-        jac = np.empty((r.shape[0], 7, r.shape[1]))
-        np.multiply(peaks, isg, out=jac[:, _H])
-        hw = (h * inv_w2) * isg
-        np.multiply(g1, d1, out=jac[:, _CC])
-        jac[:, _CC] *= hw
-        g1 *= d1sq
-        g2 *= self._d2sq
-        g1 += g2
-        np.multiply(g1, hw / w, out=jac[:, _W])
-        jac[:, _W] += (h * a_m) * self._kappa_w
-        jac[:, _A] = isg
-        np.multiply(ex, isg, out=jac[:, _B])
-        np.multiply(ex, self._e_w, out=jac[:, _C])
-        jac[:, _C] *= -b
-        np.multiply(self._kappa_w, h * w, out=jac[:, _AM])
-        return r, jac
-
-    def _geometric(self, log_first: NDArray, log_ratio: NDArray) -> NDArray:
-        """exp(log_first + i·log_ratio) on the bins i = 0…n−1, rows (N, 1) → (N, n)."""
-        seq = np.empty((log_first.shape[0], self.rate.size))
-        seq[:, :1] = np.exp(log_first)
-        seq[:, 1:] = np.exp(log_ratio)
-        return np.cumprod(seq, axis=1)
+        jac = np.stack([
+            g1 + g2 + (a_m * w) * m,
+            h * g1 * (e - c) / w**2,
+            h * (g1 * (e - c) ** 2 + g2 * self._d2sq) / w**3 + (h * a_m) * m,
+            np.ones_like(g1),
+            ex,
+            -b * e * ex,
+            (h * w) * m,
+        ], axis=1)
+        return r, jac * self.inv_sigma
 
     @staticmethod
     def _pull(theta: NDArray) -> NDArray:

@@ -121,3 +121,66 @@ def test_huge_signals_profile_without_numerical_warnings():
     chi2 = exp.chi2(signals)
     assert np.all(np.isfinite(chi2))
     assert np.all(np.diff(chi2) > 0)
+
+
+def _random_thetas(prof, n, rng):
+    """θ around the background-only fit, plus far-off trial-like points (narrow/wide peaks)."""
+    near = prof.theta0 * (1 + 0.05 * rng.standard_normal((n, 7)))
+    far = np.column_stack([
+        rng.uniform(0, 150, n), rng.uniform(0.5, 1.5, n), 10 ** rng.uniform(-3.5, 0.6, n),
+        rng.uniform(0, 50, n), rng.uniform(0, 500, n), 10 ** rng.uniform(-2, 2.5, n),
+        rng.uniform(0, 1.5, n)])
+    return np.clip(np.concatenate([near, far]), LOWER, UPPER)
+
+
+def test_fast_model_matches_direct_formula(exp):
+    # the profiler builds the Gaussians and exp(−CE) from short tables and running products;
+    # compare with background_rate (direct exp per bin), near the fit and at far-off points
+    prof = exp.profiler
+    rng = np.random.default_rng(5)
+    theta = _random_thetas(prof, 300, rng)
+    signal = rng.uniform(0, 5, (theta.shape[0], exp.n_bins))
+    r, _ = prof._evaluate(signal * prof.inv_sigma, theta)
+    direct = (prof.rate - signal - background_rate(theta, exp.energy_keV)) * prof.inv_sigma
+    scale = (prof.rate + signal + background_rate(theta, exp.energy_keV)) * prof.inv_sigma
+    assert np.all(np.abs(r - direct) <= 1e-12 * scale)
+    # tables: exp(a + b i) exactly (two roundings), also for large |b|
+    a, b = rng.uniform(-5, 5, 50), rng.uniform(-5, 5, 50)
+    want = np.exp(a[:, None] + b[:, None] * np.arange(exp.n_bins))
+    assert prof._geometric_fast(a, b) == pytest.approx(want, rel=1e-12, abs=1e-300)
+
+
+def _direct_jacobian(theta, e):
+    """∂b/∂θ (N, 7, nE) term by term from the formula of background_rate (one exp per bin)."""
+    h, c, w, _, b, cexp, a_m = (theta[:, i, None] for i in range(7))
+    g1 = np.exp(-((e - c) ** 2) / (2 * w**2))
+    g2 = 0.008 * np.exp(-((e - 1.142) ** 2) / (2 * w**2))
+    m = 0.16 / 0.0685 * np.exp(-((e - 0.158) ** 2) / (2 * 0.0685**2))
+    ex = np.exp(-cexp * e)
+    return np.stack([
+        g1 + g2 + a_m * w * m,
+        h * g1 * (e - c) / w**2,
+        h * (g1 * (e - c) ** 2 + g2 * (e - 1.142) ** 2) / w**3 + h * a_m * m,
+        np.ones_like(g1),
+        ex,
+        -b * e * ex,
+        h * w * m,
+    ], axis=1)
+
+
+def test_structured_normal_equations_match_dense_jacobian(exp):
+    # JᵀJ and Jᵀr from J = T(θ) U against the dense analytic Jacobian (N, 7, n_bins)
+    prof = exp.profiler
+    rng = np.random.default_rng(6)
+    theta = _random_thetas(prof, 200, rng)
+    signal = rng.uniform(0, 5, (theta.shape[0], exp.n_bins))
+    r, shapes = prof._evaluate(signal * prof.inv_sigma, theta)
+    gram, grad = prof._normal_equations(theta, r, shapes)
+    jac = _direct_jacobian(theta, exp.energy_keV) * prof.inv_sigma
+    r_d = (prof.rate - signal - background_rate(theta, exp.energy_keV)) * prof.inv_sigma
+    gram_d = jac @ jac.transpose(0, 2, 1)
+    grad_d = (jac @ r_d[:, :, None])[:, :, 0]
+    # entrywise against the Cauchy–Schwarz scale sqrt(G_ii G_jj)
+    d = np.sqrt(np.einsum("nii->ni", gram_d))
+    assert np.all(np.abs(gram - gram_d) <= 1e-10 * d[:, :, None] * d[:, None, :] + 1e-300)
+    assert np.all(np.abs(grad - grad_d) <= 1e-10 * d * np.linalg.norm(r_d, axis=1)[:, None])
