@@ -106,9 +106,9 @@ def profile_linear_poisson(
     batch = np.broadcast_shapes(base.shape[:-1], d.shape[:-2], s.shape[:-1])
     size = int(np.prod(batch))
     model = _Model(n, scaled, shared, inv_var, centre)
-    base = model.order(np.broadcast_to(base, batch + (n_bins,)).reshape(size, n_bins))
-    d = model.order(np.broadcast_to(d, batch + (n_var, n_bins)).reshape(size, n_var, n_bins))
-    s = model.order(np.broadcast_to(s, batch + (n_bins,)).reshape(size, n_bins))
+    base = np.broadcast_to(base, batch + (n_bins,)).reshape(size, n_bins)
+    d = np.broadcast_to(d, batch + (n_var, n_bins)).reshape(size, n_var, n_bins)
+    s = np.broadcast_to(s, batch + (n_bins,)).reshape(size, n_bins)
     theta0 = None
     if start is not None:
         theta0 = np.broadcast_to(np.asarray(start, dtype=float), batch + (n_par,))
@@ -118,7 +118,7 @@ def profile_linear_poisson(
     rows = max(32, _BLOCK_FLOATS // (n_bins * (n_var + 1)))
     for lo in range(0, size, rows):
         sl = slice(lo, lo + rows)
-        block = _Block(model, base[sl], s[sl], d[sl])
+        block = _Block.new(model, base[sl], s[sl], d[sl])
         chi2[sl], theta[sl], converged[sl] = model.newton(
             block, None if theta0 is None else theta0[sl], max_iterations, tolerance
         )
@@ -140,119 +140,121 @@ def _pairs(a, b, upper):
 
 
 class _Block:
-    """Per-point arrays of a block of points (rows), bins ordered as in ``_Model``."""
+    """Per-point arrays of a block of points (rows), split into bins with n > 0 (``p``,
+    contiguous: all the heavy work) and bins with n = 0 (``z``)."""
 
-    def __init__(self, model, base, s, d):
-        k = model.k
-        self.base, self.s, self.d = base, s, d
-        # gradient from the n = 0 bins (χ² term 2μ): constant per point
-        self.d_zero = d[:, :, k:].sum(axis=-1)
-        self.s_zero = s[:, k:] @ model.scaled[:, k:].T
+    names = ("base_p", "base_z", "s_p", "s_z", "d_p", "d_z", "d_zero", "s_zero")
+
+    @classmethod
+    def new(cls, model, base, s, d):
+        out = object.__new__(cls)
+        out.base_p, out.base_z = model.split(base)
+        out.s_p, out.s_z = model.split(s)
+        out.d_p, out.d_z = model.split(d)
+        # gradient of the n = 0 bins' χ² terms 2μ: constant per point
+        out.d_zero = out.d_z.sum(axis=-1)
+        out.s_zero = out.s_z @ model.r_z.T
+        return out
 
     def take(self, idx):
         out = object.__new__(_Block)
-        for name in ("base", "s", "d", "d_zero", "s_zero"):
+        for name in self.names:
             setattr(out, name, getattr(self, name)[idx])
         return out
 
 
 class _Model:
-    """Point-independent parts of the fit: data, shared and scaled rows, their products.
-
-    Bins are reordered once so that those with n > 0 come first (``k`` of them).
-    """
+    """Point-independent parts of the fit: data, shared and scaled rows, their products."""
 
     def __init__(self, n, scaled, shared, inv_var, centre):
         pos = n > 0
-        self.perm = None if pos.all() else np.concatenate([np.flatnonzero(pos),
-                                                           np.flatnonzero(~pos)])
-        k = self.k = int(pos.sum())
+        self.pos, self.zero = np.flatnonzero(pos), np.flatnonzero(~pos)
         self.n = n[pos]
-        # self-concordance constant of Σ −n ln μ: 2/√n_min if some 0 < n < 1 (Asimov data)
-        self.kappa = max(1.0, 1.0 / self.n.min()) if k else 1.0
         # χ² = 2 Σ μ − 2 Σ_{n>0} n ln μ + const, const = 2 Σ_{n>0} (n ln n − n)
         self.const = 2.0 * float(np.sum(self.n * np.log(self.n) - self.n))
-        self.shared, self.scaled = self.order(shared), self.order(scaled)
+        # self-concordance constant of Σ −n ln μ: 2/√n_min if some 0 < n < 1 (Asimov data)
+        self.kappa = max(1.0, 1.0 / self.n.min()) if self.n.size else 1.0
         self.n_shared, self.n_scaled = shared.shape[0], scaled.shape[0]
         self.inv_var, self.centre = inv_var, centre
-        sp = np.ascontiguousarray(self.shared[:, :k])
-        rp = np.ascontiguousarray(self.scaled[:, :k])
-        self.shared_pos, self.scaled_pos = sp, rp
-        self.shared_zero = self.shared[:, k:].sum(axis=-1)
-        self.tables_pos = (_pairs(sp, sp, True), _pairs(rp, sp, False), _pairs(rp, rp, True),
-                           sp, rp)
-        sa, ra = self.shared, self.scaled
-        self.tables_all = (_pairs(sa, sa, True), _pairs(ra, sa, False), _pairs(ra, ra, True),
-                           sa, ra)
-        # weighted least-squares start: weights 1/max(n, 1) on all bins
-        self.wt = np.concatenate([1.0 / np.maximum(self.n, 1.0), np.ones(n.size - k)])
-        self.n_all = np.concatenate([self.n, np.zeros(n.size - k)])
+        sp, sz = self.split(shared)
+        rp, rz = self.split(scaled)
+        self.s_p, self.s_z, self.r_p, self.r_z = sp, sz, rp, rz
+        self.shared_zero = sz.sum(axis=-1)
+        self.tables_p = (_pairs(sp, sp, True), _pairs(rp, sp, False), _pairs(rp, rp, True),
+                         sp, rp)
+        self.tables_z = (_pairs(sz, sz, True), _pairs(rz, sz, False), _pairs(rz, rz, True),
+                         sz, rz)
+        # weighted least-squares start: weights 1/max(n, 1)
+        self.wt = 1.0 / np.maximum(self.n, 1.0)
 
-    def order(self, x):
-        return x if self.perm is None else x[..., self.perm]
-
-    def split(self, theta, nv):
-        return theta[:, :nv], theta[:, nv:nv + self.n_scaled], theta[:, nv + self.n_scaled:]
+    def split(self, x):
+        """(bins with n > 0, bins with n = 0) of x (last axis), contiguous."""
+        return np.ascontiguousarray(x[..., self.pos]), np.ascontiguousarray(x[..., self.zero])
 
     # --- pieces --------------------------------------------------------------------------
     def shift(self, blk, theta):
-        """Σ_p θ_p D_p (rows): matrix products for the shared and scaled directions."""
-        tv, tr, ts = self.split(theta, blk.d.shape[1])
-        out = ts @ self.shared if self.n_shared else np.zeros(blk.base.shape)
-        if self.n_scaled:
-            out += blk.s * (tr @ self.scaled)
-        for i in range(tv.shape[1]):
-            out += tv[:, i, None] * blk.d[:, i]
+        """Σ_p θ_p D_p on both bin sets: matrix products for the shared and scaled rows."""
+        tv, tr, ts = (theta[:, :blk.d_p.shape[1]],
+                      theta[:, blk.d_p.shape[1]:-self.n_shared or None],
+                      theta[:, theta.shape[1] - self.n_shared:])
+        out = []
+        for sh, sc, s, d in ((self.s_p, self.r_p, blk.s_p, blk.d_p),
+                             (self.s_z, self.r_z, blk.s_z, blk.d_z)):
+            x = ts @ sh if self.n_shared else np.zeros(s.shape)
+            if self.n_scaled:
+                x += s * (tr @ sc)
+            for i in range(tv.shape[1]):
+                x += tv[:, i, None] * d[:, i]
+            out.append(x)
         return out
 
-    def objective(self, mu, theta):
+    def objective(self, mu_p, mu_z, theta):
         """χ² + pulls from μ (rows); +∞ outside the domain (μ < 0, or μ = 0 where n > 0)."""
         with np.errstate(divide="ignore", invalid="ignore"):
-            value = 2.0 * mu.sum(axis=-1) - 2.0 * (np.log(mu[:, :self.k]) @ self.n) + self.const
+            value = 2.0 * (mu_p.sum(axis=-1) + mu_z.sum(axis=-1)) + self.const
+            value -= 2.0 * (np.log(mu_p) @ self.n)
         value += ((theta - self.centre) ** 2) @ self.inv_var
-        bad = ~(mu.min(axis=-1) >= 0) | np.isnan(value)
-        return np.where(bad, np.inf, value)
+        ok = (mu_p.min(axis=-1, initial=np.inf) > 0) & (mu_z.min(axis=-1, initial=np.inf) >= 0)
+        return np.where(ok & ~np.isnan(value), value, np.inf)
 
-    def _gram(self, w, s, d, tables, out):
-        """out[:, i, j] = Σ_b w D_i D_j (weights w (N, B) or (B,)); matrix products with the
-        fixed row products ``tables`` = (SS pairs, RS pairs, RR pairs, S rows, R rows)."""
+    def _gram(self, w, s, d, tables, out, add=False):
+        """out[:, i, j] (+)= Σ_b w D_i D_j (weights w (N, B) or (B,)); matrix products with
+        the fixed row products ``tables`` = (SS pairs, RS pairs, RR pairs, S rows, R rows)."""
         nv, nr = d.shape[1], self.n_scaled
         o_r, o_s = nv, nv + nr
         (ss, si, sj), (rs, ri, rj), (rr, qi, qj), s_rows, r_rows = tables
+        put = _add if add else _put
         if self.n_shared:
-            _put(out, o_s + si, o_s + sj, w @ ss.T)
+            put(out, o_s + si, o_s + sj, w @ ss.T)
         if nr:
             sw = s * w
             if self.n_shared:
-                _put(out, o_r + ri, o_s + rj, sw @ rs.T)
-            _put(out, o_r + qi, o_r + qj, (sw * s) @ rr.T)
+                put(out, o_r + ri, o_s + rj, sw @ rs.T)
+            put(out, o_r + qi, o_r + qj, (sw * s) @ rr.T)
         for a in range(nv):
             dw = d[:, a] * w
-            if self.n_shared:
-                out[:, a, o_s:] = dw @ s_rows.T
-                out[:, o_s:, a] = out[:, a, o_s:]
-            if nr:
-                out[:, a, o_r:o_s] = (dw * s) @ r_rows.T
-                out[:, o_r:o_s, a] = out[:, a, o_r:o_s]
+            idx = np.arange(nv, nv + nr + self.n_shared)
+            if nr + self.n_shared:
+                put(out, np.full(idx.size, a), idx, np.hstack([(dw * s) @ r_rows.T,
+                                                               dw @ s_rows.T]))
             for b in range(a, nv):
-                out[:, a, b] = out[:, b, a] = np.einsum("nb,nb->n", dw, d[:, b])
+                put(out, [a], [b], np.einsum("nb,nb->n", dw, d[:, b])[:, None])
 
-    def gradient_hessian(self, mu, blk, theta):
+    def gradient_hessian(self, mu_p, blk, theta):
         """Gradient (N, P) and Hessian (N, P, P) of the objective."""
-        k, nv, nr = self.k, blk.d.shape[1], self.n_scaled
-        ratio = self.n / mu[:, :k]
-        w = ratio / mu[:, :k]
+        nv, nr = blk.d_p.shape[1], self.n_scaled
+        ratio = self.n / mu_p
+        w = ratio / mu_p
         resid = 1.0 - ratio
-        s, d = blk.s[:, :k], blk.d[:, :, :k]
         n_par = nv + nr + self.n_shared
-        grad = np.empty((mu.shape[0], n_par))
-        hess = np.empty((mu.shape[0], n_par, n_par))
-        grad[:, nv + nr:] = resid @ self.shared_pos.T + self.shared_zero
+        grad = np.empty((mu_p.shape[0], n_par))
+        hess = np.empty((mu_p.shape[0], n_par, n_par))
+        grad[:, nv + nr:] = resid @ self.s_p.T + self.shared_zero
         if nr:
-            grad[:, nv:nv + nr] = (resid * s) @ self.scaled_pos.T + blk.s_zero
+            grad[:, nv:nv + nr] = (resid * blk.s_p) @ self.r_p.T + blk.s_zero
         for a in range(nv):
-            grad[:, a] = np.einsum("nb,nb->n", d[:, a], resid) + blk.d_zero[:, a]
-        self._gram(w, s, d, self.tables_pos, hess)
+            grad[:, a] = np.einsum("nb,nb->n", blk.d_p[:, a], resid) + blk.d_zero[:, a]
+        self._gram(w, blk.s_p, blk.d_p, self.tables_p, hess)
         grad *= 2.0
         grad += 2.0 * self.inv_var * (theta - self.centre)
         hess *= 2.0
@@ -261,43 +263,53 @@ class _Model:
 
     def start(self, blk):
         """Gaussian approximation (weights 1/max(n, 1)) of the fit, if it keeps μ > 0; else c."""
-        nv, nr = blk.d.shape[1], self.n_scaled
+        nv, nr = blk.d_p.shape[1], self.n_scaled
         n_par = nv + nr + self.n_shared
-        lhs = np.empty((blk.base.shape[0], n_par, n_par))
-        resid = (self.n_all - blk.base) * self.wt
-        rhs = np.empty((blk.base.shape[0], n_par))
-        rhs[:, nv + nr:] = resid @ self.shared.T
-        if nr:
-            rhs[:, nv:nv + nr] = (resid * blk.s) @ self.scaled.T
-        for a in range(nv):
-            rhs[:, a] = np.einsum("nb,nb->n", blk.d[:, a], resid)
-        self._gram(self.wt, blk.s, blk.d, self.tables_all, lhs)
+        rows = blk.base_p.shape[0]
+        lhs = np.empty((rows, n_par, n_par))
+        rhs = np.zeros((rows, n_par))
+        parts = ((self.wt * (self.n - blk.base_p), blk.s_p, blk.d_p, self.s_p, self.r_p),
+                 (-blk.base_z, blk.s_z, blk.d_z, self.s_z, self.r_z))
+        for resid, s, d, sh, sc in parts:
+            rhs[:, nv + nr:] += resid @ sh.T
+            if nr:
+                rhs[:, nv:nv + nr] += (resid * s) @ sc.T
+            for a in range(nv):
+                rhs[:, a] += np.einsum("nb,nb->n", d[:, a], resid)
+        self._gram(self.wt, blk.s_p, blk.d_p, self.tables_p, lhs)
+        self._gram(np.ones(blk.base_z.shape[1]), blk.s_z, blk.d_z, self.tables_z, lhs, True)
         lhs += np.diag(self.inv_var)
         rhs += self.inv_var * self.centre
         theta = _solve_spd(lhs, rhs)
-        mu = self.shift(blk, theta)
-        mu += blk.base
-        ok = (mu[:, :self.k].min(axis=-1, initial=np.inf) > 0) & (mu.min(axis=-1) >= 0)
+        mu_p, mu_z = self.shift(blk, theta)
+        mu_p += blk.base_p
+        mu_z += blk.base_z
+        ok = ((mu_p.min(axis=-1, initial=np.inf) > 0)
+              & (mu_z.min(axis=-1, initial=np.inf) >= 0))
         if not ok.all():
             theta[~ok] = self.centre
-            mu[~ok] = blk.base[~ok] + self.shift(blk.take(~ok), theta[~ok])
-        return theta, mu
+            sub = blk.take(~ok)
+            dp, dz = self.shift(sub, theta[~ok])
+            mu_p[~ok], mu_z[~ok] = sub.base_p + dp, sub.base_z + dz
+        return theta, mu_p, mu_z
 
     # --- Newton ----------------------------------------------------------------------------
     def newton(self, blk, theta0, max_iterations, tolerance):
         """Damped Newton on one block of points: (χ², θ̂, converged)."""
         if theta0 is None:
-            theta, mu = self.start(blk)
+            theta, mu_p, mu_z = self.start(blk)
         else:
             theta = theta0.copy()
-            mu = self.shift(blk, theta) + blk.base
+            mu_p, mu_z = self.shift(blk, theta)
+            mu_p += blk.base_p
+            mu_z += blk.base_z
         block = blk
         f = np.full(theta.shape[0], np.nan)  # χ² where known; NaN: to be evaluated
         converged = np.zeros(theta.shape[0], dtype=bool)
         active = np.arange(theta.shape[0])
         th, f_a = theta, f.copy()
         for _ in range(max_iterations):
-            grad, hess = self.gradient_hessian(mu, blk, th)
+            grad, hess = self.gradient_hessian(mu_p, blk, th)
             step = -_solve_spd(hess, grad)
             decrement = -np.einsum("np,np->n", grad, step)
             done = decrement < tolerance
@@ -312,55 +324,78 @@ class _Model:
                 active = active[go]
                 if active.size == 0:
                     break
-                blk, th, mu, f_a = blk.take(go), th[go], mu[go], f_a[go]
+                blk, th, mu_p, mu_z, f_a = blk.take(go), th[go], mu_p[go], mu_z[go], f_a[go]
                 step, decrement = step[go], decrement[go]
-            dmu = self.shift(blk, step)
-            frac = np.ones(th.shape[0])
-            mu_t = mu + dmu
-            inside = mu_t.min(axis=-1) > 0
+            state = _Trial(mu_p, mu_z, *self.shift(blk, step), th, step)
             # a full Newton step with λ ≤ 1/2 (λ² = decrement of the self-concordant χ²/2,
             # × 1/n_min if some 0 < n < 1) stays in the domain and lowers the χ²
             # (Nesterov, Introductory Lectures on Convex Optimization (2004), Thms 4.1.5 and
             # 4.1.8: f(x⁺) ≤ f(x) − λ² + ω*(λ) < f(x)): no χ² evaluation needed
-            check = ~(inside & (decrement * self.kappa <= 0.5))
+            check = ~(state.inside & (decrement * self.kappa <= 0.5))
             if check.any():
-                f_a[check] = self._checked_step(mu, dmu, th, step, decrement, f_a, frac, check,
-                                                inside, mu_t)
+                f_a[check] = self._checked_step(state, decrement, f_a, check)
             f_a[~check] = np.nan
-            th = th + frac[:, None] * step
-            mu = mu_t
+            th = th + state.frac[:, None] * step
+            mu_p, mu_z = state.mu_p_t, state.mu_z_t
             theta[active], f[active] = th, f_a
         todo = np.isnan(f)
         if todo.any():
             sub = block.take(todo)
-            f[todo] = self.objective(sub.base + self.shift(sub, theta[todo]), theta[todo])
+            dp, dz = self.shift(sub, theta[todo])
+            f[todo] = self.objective(sub.base_p + dp, sub.base_z + dz, theta[todo])
         return f, theta, converged
 
-    def _checked_step(self, mu, dmu, th, step, decrement, f_a, frac, rows, inside, mu_t):
+    def _checked_step(self, st, decrement, f_a, rows):
         """Rows ``rows``: full Newton step, capped to stay in the domain μ > 0, kept if the χ²
         decreases; otherwise the damped step 1/(1+λ), which decreases a self-concordant
-        function for sure (Nesterov (2004), Thm 4.1.12). Updates frac and mu_t in place and
-        returns the χ² at the new points."""
-        mu, dmu, th, step = mu[rows], dmu[rows], th[rows], step[rows]
+        function for sure (Nesterov (2004), Thm 4.1.12). Updates ``st`` (step fractions and
+        trial μ) and returns the χ² at the new points."""
+        sub = st.take(rows)
         f0 = f_a[rows]
         unknown = np.isnan(f0)
         if unknown.any():
-            f0[unknown] = self.objective(mu[unknown], th[unknown])
-        fr = np.ones(mu.shape[0])
-        out = ~inside[rows]
+            f0[unknown] = self.objective(sub.mu_p[unknown], sub.mu_z[unknown], sub.th[unknown])
+        out = ~sub.inside
         if out.any():
-            fr[out] = np.minimum(1.0, _step_cap(mu[out], dmu[out]))
-        mt = mu + fr[:, None] * dmu
-        ft = self.objective(mt, th + fr[:, None] * step)
+            sub.set_frac(out, np.minimum(1.0, sub.cap(out)))
+        ft = self.objective(sub.mu_p_t, sub.mu_z_t, sub.th + sub.frac[:, None] * sub.step)
         worse = ~(ft <= f0)
         if worse.any():
             lam = np.sqrt(np.maximum(decrement[rows][worse], 0.0) / 2.0)
-            fr[worse] = np.minimum(1.0 / (1.0 + lam), _step_cap(mu[worse], dmu[worse]))
-            mt[worse] = mu[worse] + fr[worse, None] * dmu[worse]
-            ft[worse] = self.objective(mt[worse], th[worse] + fr[worse, None] * step[worse])
-        frac[rows] = fr
-        mu_t[rows] = mt
+            sub.set_frac(worse, np.minimum(1.0 / (1.0 + lam), sub.cap(worse)))
+            th_w = sub.th[worse] + sub.frac[worse, None] * sub.step[worse]
+            ft[worse] = self.objective(sub.mu_p_t[worse], sub.mu_z_t[worse], th_w)
+        st.frac[rows] = sub.frac
+        st.mu_p_t[rows], st.mu_z_t[rows] = sub.mu_p_t, sub.mu_z_t
         return ft
+
+
+class _Trial:
+    """μ, its change along the Newton step and the trial point μ + frac·Δμ (rows)."""
+
+    def __init__(self, mu_p, mu_z, dmu_p, dmu_z, th, step):
+        self.mu_p, self.mu_z, self.dmu_p, self.dmu_z = mu_p, mu_z, dmu_p, dmu_z
+        self.th, self.step = th, step
+        self.frac = np.ones(th.shape[0])
+        self.mu_p_t, self.mu_z_t = mu_p + dmu_p, mu_z + dmu_z
+        self.inside = ((self.mu_p_t.min(axis=-1, initial=np.inf) > 0)
+                       & (self.mu_z_t.min(axis=-1, initial=np.inf) >= 0))
+
+    def take(self, rows):
+        out = object.__new__(_Trial)
+        for name in ("mu_p", "mu_z", "dmu_p", "dmu_z", "th", "step", "frac", "mu_p_t",
+                     "mu_z_t", "inside"):
+            setattr(out, name, getattr(self, name)[rows])
+        return out
+
+    def cap(self, rows):
+        return np.minimum(_step_cap(self.mu_p[rows], self.dmu_p[rows]),
+                          _step_cap(self.mu_z[rows], self.dmu_z[rows]))
+
+    def set_frac(self, rows, frac):
+        self.frac[rows] = frac
+        self.mu_p_t[rows] = self.mu_p[rows] + frac[:, None] * self.dmu_p[rows]
+        self.mu_z_t[rows] = self.mu_z[rows] + frac[:, None] * self.dmu_z[rows]
 
 
 def _put(out, i, j, h):
@@ -368,35 +403,44 @@ def _put(out, i, j, h):
     out[:, j, i] = h
 
 
+def _add(out, i, j, h):
+    out[:, i, j] += h
+    if not np.array_equal(i, j):
+        off = np.asarray(i) != np.asarray(j)
+        out[:, np.asarray(j)[off], np.asarray(i)[off]] += np.asarray(h)[..., off]
+
+
 def _step_cap(mu, dmu):
     """0.99 × the largest step fraction that keeps every μ ≥ 0 (∞ if none decreases)."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        limit = np.where(dmu < 0, -mu / dmu, np.inf).min(axis=-1)
+        limit = np.where(dmu < 0, -mu / dmu, np.inf).min(axis=-1, initial=np.inf)
     return 0.99 * limit
 
 
 def _solve_spd(a, b):
     """Solve a x = b for a stack of symmetric positive (semi)definite matrices a (N, P, P).
 
-    Cholesky factorisation vectorised over the stack (P is small: one numpy operation per
-    matrix element instead of one LAPACK call per matrix), with a relative ridge 1e-12 × max
-    diagonal so that a flat direction (e.g. a zero signal with a free normalisation) gets a
-    zero step instead of a division by zero.
+    Right-looking Cholesky factorisation vectorised over the stack (P is small: a few numpy
+    operations per column instead of one LAPACK call per matrix), with a relative ridge
+    1e-12 × max diagonal so that a flat direction (e.g. a zero signal with a free
+    normalisation) gets a zero step instead of a division by zero.
     """
     p = a.shape[-1]
     m = np.ascontiguousarray(np.moveaxis(a, 0, -1))  # (P, P, N)
     ridge = 1e-12 * np.maximum(np.abs(np.diagonal(a, axis1=-2, axis2=-1)).max(axis=-1), 1.0)
-    low = np.zeros_like(m)
+    y = np.array(b.T)  # (P, N): forward substitution L y = b along the factorisation
+    diag = np.empty((p, a.shape[0]))
+    cols = []
     for j in range(p):
-        diag = m[j, j] + ridge - np.einsum("kn,kn->n", low[j, :j], low[j, :j])
-        low[j, j] = np.sqrt(np.maximum(diag, ridge))
-        for i in range(j + 1, p):
-            low[i, j] = (m[i, j] - np.einsum("kn,kn->n", low[i, :j], low[j, :j])) / low[j, j]
-    y = np.empty((p, a.shape[0]))
-    rhs = b.T
-    for i in range(p):
-        y[i] = (rhs[i] - np.einsum("kn,kn->n", low[i, :i], y[:i])) / low[i, i]
-    x = np.empty_like(y)
-    for i in reversed(range(p)):
-        x[i] = (y[i] - np.einsum("kn,kn->n", low[i + 1:, i], x[i + 1:])) / low[i, i]
-    return x.T
+        dj = np.sqrt(np.maximum(m[j, j] + ridge, ridge))
+        col = m[j + 1:, j] / dj
+        m[j + 1:, j + 1:] -= col[:, None, :] * col[None, :, :]
+        y[j] /= dj
+        y[j + 1:] -= col * y[j]
+        diag[j] = dj
+        cols.append(col)
+    for j in reversed(range(p)):  # back substitution Lᵀ x = y
+        if j + 1 < p:
+            y[j] -= np.einsum("kn,kn->n", cols[j], y[j + 1:])
+        y[j] /= diag[j]
+    return y.T
