@@ -18,7 +18,7 @@ the signals (per-signal damping, accept/reject, bounds by projection and freezin
 held at a bound by their gradient), started from the background-only best fit shifted by the
 linear response of θ to the signal, with a second start at the background-only fit where the
 first one ends above it. Speed: the Jacobian is J = T(θ)·U with five per-signal shapes and two
-fixed ones in U, so JᵀJ = T (UUᵀ) Tᵀ needs 15 dot products per signal instead of 28; the
+fixed ones in U: JᵀJ = T (UUᵀ) Tᵀ from a 5×5 Gram and 5×2 cross products per signal; the
 Gaussians and exponentials on the uniform bins are built from short tables of exponentials and
 one running product (no exp per bin); trial points get the residual only. The tests compare it
 with iminuit on random signals.
