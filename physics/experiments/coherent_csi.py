@@ -185,6 +185,18 @@ class CoherentCsI(Experiment):
         """χ² profiled over the four normalisation nuisances, signal (..., 99) → (...)."""
         return self.profile(signal).chi2
 
+    # --- Asimov data -----------------------------------------------------------------------
+    def _asimov_attributes(self, quenching: str) -> dict:
+        """C-window counts → SM signal (CEvNS + ν–e) + backgrounds at nominal nuisances.
+
+        Used by ``Experiment.asimov``. The AC count stays N_AC: its expectation at θ_ss = 0.
+        """
+        data = self.sm_signal(quenching) + self.background
+        data.setflags(write=False)
+        fit = np.concatenate([data, self._fit_observed[self.n_bins:]])
+        fit.setflags(write=False)
+        return {"_observed": data, "_fit_observed": fit}
+
     # --- likelihood --------------------------------------------------------------------------
     def _fit_signal(self, signal: NDArray) -> NDArray:
         """Validated signal padded with zeros in the AC bin (if the constraint is Poisson)."""
@@ -342,7 +354,7 @@ class CoherentCsI(Experiment):
         return {
             "experiment": self.name,
             "quenching": quenching,
-            "data": "observed",
+            "data": self.data_kind,
             "form_factor": self.form_factor,
             "fluence_per_flavour_cm2": self.beam.fluence_per_flavour_cm2,
             "flux_averaged_cross_section_cm2": self.flux_averaged_cross_section_cm2(),

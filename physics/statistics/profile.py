@@ -421,13 +421,16 @@ def _solve_spd(a, b):
     """Solve a x = b for a stack of symmetric positive (semi)definite matrices a (N, P, P).
 
     Right-looking Cholesky factorisation vectorised over the stack (P is small: a few numpy
-    operations per column instead of one LAPACK call per matrix), with a relative ridge
+    operations per column instead of one LAPACK call per matrix) for large stacks, with a
+    relative ridge
     1e-12 × max diagonal so that a flat direction (e.g. a zero signal with a free
     normalisation) gets a zero step instead of a division by zero.
     """
     p = a.shape[-1]
-    m = np.ascontiguousarray(np.moveaxis(a, 0, -1))  # (P, P, N)
     ridge = 1e-12 * np.maximum(np.abs(np.diagonal(a, axis1=-2, axis2=-1)).max(axis=-1), 1.0)
+    if a.shape[0] < 64 * p:  # few matrices: one LAPACK call each is faster
+        return np.linalg.solve(a + ridge[:, None, None] * np.eye(p), b[:, :, None])[:, :, 0]
+    m = np.ascontiguousarray(np.moveaxis(a, 0, -1))  # (P, P, N)
     y = np.array(b.T)  # (P, N): forward substitution L y = b along the factorisation
     diag = np.empty((p, a.shape[0]))
     cols = []

@@ -91,3 +91,28 @@ def test_poisson_and_gaussian_steady_state_constraints_agree_near_the_minimum(cs
     expected = n_ac * (-2.0 / 3.0 * theta**3 + 0.5 * theta**4)
     np.testing.assert_allclose(diff, expected, rtol=0.15, atol=0.01)
     assert np.abs(diff).max() > 0.1  # the background-only fit pulls θ_ss by ≈ +9 %
+
+
+@pytest.mark.parametrize("constraint", ["poisson", "gaussian"])
+def test_asimov_data_fit_the_sm_exactly(csi, constraint):
+    if constraint != csi.ss_constraint:
+        csi = CoherentCsI(ss_constraint=constraint, include_electrons=False)
+    asimov = csi.asimov()
+    sm = csi.sm_signal()
+    assert asimov.data_kind == "asimov" and csi.data_kind == "observed"
+    assert asimov.channels() is csi.channels()  # shared, not rebuilt
+    np.testing.assert_allclose(asimov.observed, sm + csi.background, rtol=1e-12)
+    np.testing.assert_array_equal(csi.observed, csi_observed_counts())  # parent untouched
+    fit = asimov.profile(np.stack([sm, 1.5 * sm]))
+    assert fit.chi2[0] == pytest.approx(0.0, abs=1e-9)
+    np.testing.assert_allclose(fit.theta[0], 0.0, atol=1e-6)
+    # 1.5 × SM: the signal pull alone would cost (0.5/0.123)² ≈ 16.5 unprofiled; the fit
+    # trades it against the backgrounds and the spectrum, but cannot absorb it
+    assert fit.chi2[1] > 1.0
+    assert fit.chi2[1] <= (0.5 / csi.prior_sigma[0]) ** 2
+
+
+def csi_observed_counts():
+    from nubound.physics.experiments import coherent_csi_data as csi_data
+
+    return csi_data.binned_events("C").ravel()
