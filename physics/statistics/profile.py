@@ -295,7 +295,17 @@ class _Model:
 
     # --- Newton ----------------------------------------------------------------------------
     def newton(self, blk, theta0, max_iterations, tolerance):
-        """Damped Newton on one block of points: (χ², θ̂, converged)."""
+        """Damped Newton on one block of points: (χ², θ̂, converged).
+
+        λ² = κ × decrement/2 is the Newton decrement of the self-concordant χ²/2 (κ = 1, or
+        1/n_min if some 0 < n < 1). Results of Nesterov, Introductory Lectures on Convex
+        Optimization (2004), §4.1.5, used to skip work that cannot change the outcome:
+        a full step with λ ≤ 1/2 stays in the domain and lowers χ² (Thms 4.1.5, 4.1.8:
+        f(x⁺) ≤ f(x) − λ² + ω*(λ)), so it is taken without a χ² evaluation; the damped step
+        1/(1+λ) lowers χ² always (Thm 4.1.12); after a full step λ⁺ ≤ (λ/(1−λ))² (Thm
+        4.1.14), so once that bound puts the next decrement below ``tolerance`` the point is
+        converged after the step without a further Hessian.
+        """
         if theta0 is None:
             theta, mu_p, mu_z = self.start(blk)
         else:
@@ -304,74 +314,65 @@ class _Model:
             mu_p += blk.base_p
             mu_z += blk.base_z
         block = blk
-        f = np.full(theta.shape[0], np.nan)  # χ² where known; NaN: to be evaluated
         converged = np.zeros(theta.shape[0], dtype=bool)
         active = np.arange(theta.shape[0])
-        th, f_a = theta, f.copy()
+        th = theta
         for _ in range(max_iterations):
             grad, hess = self.gradient_hessian(mu_p, blk, th)
             step = -_solve_spd(hess, grad)
             decrement = -np.einsum("np,np->n", grad, step)
+            lam = np.sqrt(np.maximum(decrement * self.kappa / 2.0, 0.0))
+            st = _Trial(mu_p, mu_z, *self.shift(blk, step), th, step)
             done = decrement < tolerance
-            if done.any():
-                # last, tiny full step (quadratic convergence); its χ² change is −λ²/2 up to
-                # O(λ³), λ² = decrement < tolerance
-                idx = active[done]
+            bound = 2.0 * (np.minimum(lam, 0.5) / (1.0 - np.minimum(lam, 0.5))) ** 4 / self.kappa
+            sure = st.inside & (lam < 0.5) & (bound < tolerance)  # next decrement ≤ bound
+            finished = done | sure
+            if finished.any():
+                idx = active[finished]
                 converged[idx] = True
-                theta[idx] = th[done] + step[done]
-                f[idx] = f_a[done] - 0.5 * decrement[done]
-                go = ~done
+                theta[idx] = th[finished] + step[finished]  # (last, tiny) full step
+                go = ~finished
                 active = active[go]
                 if active.size == 0:
                     break
-                blk, th, mu_p, mu_z, f_a = blk.take(go), th[go], mu_p[go], mu_z[go], f_a[go]
-                step, decrement = step[go], decrement[go]
-            state = _Trial(mu_p, mu_z, *self.shift(blk, step), th, step)
-            # a full Newton step with λ ≤ 1/2 (λ² = decrement of the self-concordant χ²/2,
-            # × 1/n_min if some 0 < n < 1) stays in the domain and lowers the χ²
-            # (Nesterov, Introductory Lectures on Convex Optimization (2004), Thms 4.1.5 and
-            # 4.1.8: f(x⁺) ≤ f(x) − λ² + ω*(λ) < f(x)): no χ² evaluation needed
-            check = ~(state.inside & (decrement * self.kappa <= 0.5))
+                blk, st, lam = blk.take(go), st.take(go), lam[go]
+            check = ~(st.inside & (lam <= 0.5))
             if check.any():
-                f_a[check] = self._checked_step(state, decrement, f_a, check)
-            f_a[~check] = np.nan
-            th = th + state.frac[:, None] * step
-            mu_p, mu_z = state.mu_p_t, state.mu_z_t
-            theta[active], f[active] = th, f_a
-        todo = np.isnan(f)
-        if todo.any():
-            sub = block.take(todo)
-            dp, dz = self.shift(sub, theta[todo])
-            f[todo] = self.objective(sub.base_p + dp, sub.base_z + dz, theta[todo])
-        return f, theta, converged
+                self._checked_step(st, lam, check)
+            th = st.th + st.frac[:, None] * st.step
+            mu_p, mu_z = st.mu_p_t, st.mu_z_t
+            theta[active] = th
+        dp, dz = self.shift(block, theta)
+        chi2 = self.objective(block.base_p + dp, block.base_z + dz, theta)
+        return chi2, theta, converged
 
-    def _checked_step(self, st, decrement, f_a, rows):
-        """Rows ``rows``: full Newton step, capped to stay in the domain μ > 0, kept if the χ²
-        decreases; otherwise the damped step 1/(1+λ), which decreases a self-concordant
-        function for sure (Nesterov (2004), Thm 4.1.12). Updates ``st`` (step fractions and
-        trial μ) and returns the χ² at the new points."""
+    def _checked_step(self, st, lam, rows):
+        """Rows ``rows``: the full Newton step, capped to stay in the domain μ > 0, if it
+        lowers χ²; otherwise the damped step 1/(1+λ). Updates ``st`` in place."""
         sub = st.take(rows)
-        f0 = f_a[rows]
-        unknown = np.isnan(f0)
-        if unknown.any():
-            f0[unknown] = self.objective(sub.mu_p[unknown], sub.mu_z[unknown], sub.th[unknown])
         out = ~sub.inside
         if out.any():
             sub.set_frac(out, np.minimum(1.0, sub.cap(out)))
-        ft = self.objective(sub.mu_p_t, sub.mu_z_t, sub.th + sub.frac[:, None] * sub.step)
-        worse = ~(ft <= f0)
+        # χ² change: 2 Σ Δμ − 2 Σ_{n>0} n ln(1 + Δμ/μ) + Δpulls (one logarithm per bin)
+        frac = sub.frac[:, None]
+        th_t = sub.th + frac * sub.step
+        with np.errstate(divide="ignore", invalid="ignore"):
+            change = 2.0 * frac[:, 0] * (sub.dmu_p.sum(axis=-1) + sub.dmu_z.sum(axis=-1))
+            change -= 2.0 * (np.log1p(frac * sub.dmu_p / sub.mu_p) @ self.n)
+        change += (((th_t - self.centre) ** 2 - (sub.th - self.centre) ** 2) @ self.inv_var)
+        worse = ~(change <= 0.0)
         if worse.any():
-            lam = np.sqrt(np.maximum(decrement[rows][worse], 0.0) / 2.0)
-            sub.set_frac(worse, np.minimum(1.0 / (1.0 + lam), sub.cap(worse)))
-            th_w = sub.th[worse] + sub.frac[worse, None] * sub.step[worse]
-            ft[worse] = self.objective(sub.mu_p_t[worse], sub.mu_z_t[worse], th_w)
+            damped = np.minimum(1.0 / (1.0 + lam[rows][worse]), sub.cap(worse))
+            sub.set_frac(worse, damped)
         st.frac[rows] = sub.frac
         st.mu_p_t[rows], st.mu_z_t[rows] = sub.mu_p_t, sub.mu_z_t
-        return ft
 
 
 class _Trial:
     """μ, its change along the Newton step and the trial point μ + frac·Δμ (rows)."""
+
+    names = ("mu_p", "mu_z", "dmu_p", "dmu_z", "th", "step", "frac", "mu_p_t", "mu_z_t",
+             "inside")
 
     def __init__(self, mu_p, mu_z, dmu_p, dmu_z, th, step):
         self.mu_p, self.mu_z, self.dmu_p, self.dmu_z = mu_p, mu_z, dmu_p, dmu_z
@@ -383,8 +384,7 @@ class _Trial:
 
     def take(self, rows):
         out = object.__new__(_Trial)
-        for name in ("mu_p", "mu_z", "dmu_p", "dmu_z", "th", "step", "frac", "mu_p_t",
-                     "mu_z_t", "inside"):
+        for name in self.names:
             setattr(out, name, getattr(self, name)[rows])
         return out
 
