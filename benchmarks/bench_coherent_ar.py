@@ -4,6 +4,7 @@ Run: ``.venv/bin/python -m pytest benchmarks/bench_coherent_ar.py --benchmark-on
 OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=1 for the one-core figure). Both paths profile the same
 χ² on the same random signals (tests/physics/test_coherent_ar_profile.py); ``extra_info`` holds
 evaluations per second, and the last benchmark prints the ratio.
+The speed-up over the previous batched algorithm (same process): benchmarks/bench_profile.py.
 """
 
 from __future__ import annotations

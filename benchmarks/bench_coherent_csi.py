@@ -4,6 +4,7 @@ Run: ``OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 .venv/bin/python -m pytest
 benchmarks/bench_coherent_csi.py --benchmark-only``. Both paths profile the same χ² on the same
 random signals as tests/physics/test_coherent_csi_profile.py; ``extra_info`` holds evaluations
 per second, and the last benchmark prints the ratio. Target (issue 9): ≥ 1e5 per second per core.
+The speed-up over the previous batched algorithm (same process): benchmarks/bench_profile.py.
 """
 
 from __future__ import annotations
