@@ -144,3 +144,15 @@ def test_scaled_and_shared_form_agrees_with_minuit(fractional):
         inv = np.where(np.isinf(sigma), 0, 1 / sigma**2)
         assert res.chi2[i] == pytest.approx(
             poisson_chi2(n, mu) + np.sum(res.theta[i] ** 2 * inv), abs=1e-9)
+
+
+def test_equal_counts_share_logarithms_also_for_extreme_expectations():
+    # 64 bins with n = 2 (one logarithm per 16 bins) and expectations whose 16-fold products
+    # overflow (1e20) or underflow (1e-20): the χ² must still equal the plain sum
+    n = np.full(64, 2.0)
+    shape = np.linspace(0.5, 1.5, 64)
+    base = np.array([1.0, 1e20, 1e-20])[:, None] * shape
+    res = profile_linear_poisson(n, base, None, [1e-3], shared_directions=[shape])
+    mu = base + res.theta * shape
+    expected = poisson_chi2(n, mu) + (res.theta[:, 0] / 1e-3) ** 2
+    np.testing.assert_allclose(res.chi2, expected, rtol=1e-12)
