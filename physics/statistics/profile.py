@@ -96,7 +96,7 @@ def profile_linear_poisson(
     scaled = _rows(scaled_directions, n_bins)
     if scaled.shape[0] and scale is None:
         raise ValueError("profile_linear_poisson: scaled_directions need a scale (..., n_bins)")
-    s = np.zeros(n_bins) if scale is None else np.asarray(scale, dtype=float)
+    s = np.zeros(n_bins) if scale is None or not scaled.shape[0] else np.asarray(scale, float)
     n_var = d.shape[-2]
     n_par = n_var + scaled.shape[0] + shared.shape[0]
     sigma = np.broadcast_to(np.asarray(prior_sigma, dtype=float), (n_par,))
@@ -108,7 +108,7 @@ def profile_linear_poisson(
     model = _Model(n, scaled, shared, inv_var, centre)
     base = np.broadcast_to(base, batch + (n_bins,)).reshape(size, n_bins)
     d = np.broadcast_to(d, batch + (n_var, n_bins)).reshape(size, n_var, n_bins)
-    s = np.broadcast_to(s, batch + (n_bins,)).reshape(size, n_bins)
+    s = np.broadcast_to(s, batch + (n_bins,)).reshape(size, n_bins) if scaled.shape[0] else None
     theta0 = None
     if start is not None:
         theta0 = np.broadcast_to(np.asarray(start, dtype=float), batch + (n_par,))
@@ -118,7 +118,7 @@ def profile_linear_poisson(
     rows = max(32, _BLOCK_FLOATS // (n_bins * (n_var + 1)))
     for lo in range(0, size, rows):
         sl = slice(lo, lo + rows)
-        block = _Block.new(model, base[sl], s[sl], d[sl])
+        block = _Block.new(model, base[sl], None if s is None else s[sl], d[sl])
         chi2[sl], theta[sl], converged[sl] = model.newton(
             block, None if theta0 is None else theta0[sl], max_iterations, tolerance
         )
@@ -149,17 +149,18 @@ class _Block:
     def new(cls, model, base, s, d):
         out = object.__new__(cls)
         out.base_p, out.base_z = model.split(base)
-        out.s_p, out.s_z = model.split(s)
+        out.s_p, out.s_z = (None, None) if s is None else model.split(s)
         out.d_p, out.d_z = model.split(d)
         # gradient of the n = 0 bins' χ² terms 2μ: constant per point
         out.d_zero = out.d_z.sum(axis=-1)
-        out.s_zero = out.s_z @ model.r_z.T
+        out.s_zero = None if s is None else out.s_z @ model.r_z.T
         return out
 
     def take(self, idx):
         out = object.__new__(_Block)
         for name in self.names:
-            setattr(out, name, getattr(self, name)[idx])
+            x = getattr(self, name)
+            setattr(out, name, None if x is None else x[idx])
         return out
 
 
@@ -219,7 +220,7 @@ class _Model:
         out = []
         for sh, sc, s, d in ((self.s_p, self.r_p, blk.s_p, blk.d_p),
                              (self.s_z, self.r_z, blk.s_z, blk.d_z)):
-            x = ts @ sh if self.n_shared else np.zeros(s.shape)
+            x = ts @ sh if self.n_shared else np.zeros((theta.shape[0], sh.shape[1]))
             if self.n_scaled:
                 x += s * (tr @ sc)
             for i in range(tv.shape[1]):
@@ -254,8 +255,8 @@ class _Model:
             dw = d[:, a] * w
             idx = np.arange(nv, nv + nr + self.n_shared)
             if nr + self.n_shared:
-                put(out, np.full(idx.size, a), idx, np.hstack([(dw * s) @ r_rows.T,
-                                                               dw @ s_rows.T]))
+                cross = [(dw * s) @ r_rows.T, dw @ s_rows.T] if nr else [dw @ s_rows.T]
+                put(out, np.full(idx.size, a), idx, np.hstack(cross))
             for b in range(a, nv):
                 put(out, [a], [b], np.einsum("nb,nb->n", dw, d[:, b])[:, None])
 
