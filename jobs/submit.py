@@ -176,7 +176,7 @@ def submit(config: str | Path, profile: ClusterProfile | str, *, store: str | No
 
 
 def run_driver(config: str | Path, *, cluster: ClusterProfile | str, store: str | None = None,
-               registry=None, live_view: str | None = None):
+               registry=None, live_view: str | None = None, max_in_flight: int | None = None):
     """Run (or resume) a scan on the profile's cluster; what the driver job executes.
 
     Also usable from a login node (``nubound scan --cluster``). Prints the dashboard address
@@ -199,7 +199,8 @@ def run_driver(config: str | Path, *, cluster: ClusterProfile | str, store: str 
             update_attrs(url, live_view_link=view.url)
         with client_from_profile(profile) as session:
             print(f"nubound: dashboard {session.dashboard_link}", file=sys.stderr, flush=True)
-            return run_scan(spec, session.client, url=url, registry=registry)
+            return run_scan(spec, session.client, url=url, registry=registry,
+                            max_in_flight=max_in_flight)
     finally:
         if view is not None:
             view.stop()

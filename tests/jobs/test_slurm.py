@@ -66,7 +66,7 @@ def reference(files, fake_registry, fake_spec_text):
     url = str(files / "reference.zarr")
     spec = parse_spec(fake_spec_text(url), registry=fake_registry)
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+                      dashboard_address="127.0.0.1:0") as cluster, Client(cluster) as client:
         run_scan(spec, client, registry=fake_registry, progress=None)
     return url
 
