@@ -347,20 +347,21 @@ class _Model:
             bound = 2.0 * (np.minimum(lam, 0.5) / (1.0 - np.minimum(lam, 0.5))) ** 4 / self.kappa
             sure = st.inside & (lam < 0.5) & (bound < tolerance)  # next decrement ≤ bound
             finished = done | sure
+            go = ~finished
             if finished.any():
                 idx = active[finished]
                 converged[idx] = True
                 theta[idx] = th[finished] + step[finished]  # (last, tiny) full step
-                go = ~finished
                 active = active[go]
                 if active.size == 0:
                     break
-                blk, st, lam = blk.take(go), st.take(go), lam[go]
-            check = ~(st.inside & (lam <= 0.5))
+            check = go & ~(st.inside & (lam <= 0.5))
             if check.any():
                 self._checked_step(st, lam, check)
             th = st.th + st.frac[:, None] * st.step
             mu_p, mu_z = st.mu_p_t, st.mu_z_t
+            if finished.any():  # the remaining rows only
+                blk, th, mu_p, mu_z = blk.take(go), th[go], mu_p[go], mu_z[go]
             theta[active] = th
         dp, dz = self.shift(block, theta)
         chi2 = self.objective(block.base_p + dp, block.base_z + dz, theta)
