@@ -268,12 +268,18 @@ class ProfiledChi2:
             # freeze parameters held at a bound by the gradient
             frozen = ((th <= LOWER) & (rhs < 0)) | ((th >= UPPER) & (rhs > 0))
             diag = np.einsum("nii->ni", mat)
-            mat += (lam[active, None] * diag + 1e-12)[:, :, None] * eye
+            # relative ridge: keeps huge, far-excluded signals (diagonal entries ~1e30 next to
+            # vanishing peak columns) numerically non-singular
+            ridge = 1e-12 * (1.0 + diag.max(axis=1, keepdims=True))
+            mat += (lam[active, None] * diag + ridge)[:, :, None] * eye
             if frozen.any():
                 mat = np.where(frozen[:, :, None] | frozen[:, None, :], 0.0, mat)
                 mat += frozen[:, :, None] * eye
                 rhs = np.where(frozen, 0.0, rhs)
-            step = np.linalg.solve(mat, rhs[..., None])[..., 0]
+            try:
+                step = np.linalg.solve(mat, rhs[..., None])[..., 0]
+            except np.linalg.LinAlgError:  # a singular row left: least-squares steps (SVD)
+                step = np.matmul(np.linalg.pinv(mat), rhs[..., None])[..., 0]
             converged = np.einsum("ni,ni->n", step, rhs) < tol
             keep = ~converged
             active, th, step = active[keep], th[keep], step[keep]

@@ -184,3 +184,18 @@ def test_structured_normal_equations_match_dense_jacobian(exp):
     d = np.sqrt(np.einsum("nii->ni", gram_d))
     assert np.all(np.abs(gram - gram_d) <= 1e-10 * d[:, :, None] * d[:, None, :] + 1e-300)
     assert np.all(np.abs(grad - grad_d) <= 1e-10 * d * np.linalg.norm(r_d, axis=1)[:, None])
+
+
+def test_batch_with_far_excluded_signals_matches_point_by_point():
+    # a light-scalar coupling column spans χ² from ~1e2 to ~1e26; the huge signals once made
+    # the batch's normal equations singular (LinAlgError), aborting scan blocks
+    from nubound.physics.models import get_model
+
+    exp = get_experiment("dresden_ii")
+    signals = get_model("scalar_universal").signal_counts(
+        exp, "ybe", {"mass_MeV": np.array([[10.0]]), "coupling": np.geomspace(1e-8, 1e-2, 161)}
+    )[0]
+    batch = exp.chi2(signals)
+    assert np.all(np.isfinite(batch))
+    for i in (0, 100, 140, 160):
+        assert batch[i] == pytest.approx(float(exp.chi2(signals[i])), rel=1e-9, abs=1e-6)
