@@ -17,7 +17,9 @@ Every gradient/Hessian block of the first two kinds is one matrix product over t
 block of points (BLAS) with fixed products of rows, e.g. H_SS = w @ [S_i S_j]ᵀ,
 H_RS = (s w) @ [R_i S_j]ᵀ, H_RR = (s² w) @ [R_i R_j]ᵀ with w = n/μ². Bins with n = 0 enter the
 χ² as 2μ (linear in θ): they add a constant to the gradient and nothing to the Hessian, and
-no logarithm is taken there.
+no logarithm is taken there; bins with equal counts share one logarithm (``sum_n_log``).
+Exactness: Newton stops when its decrement is below ``tolerance`` (the χ² is then within
+≈ tolerance/2 of the minimum), and the returned χ² is evaluated at θ̂ in full.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+from nubound.physics.errors import PhysicsInputError
 
 # target size of one block of points (floats per per-point array): large enough that the
 # numpy call overhead is small, small enough to stay in cache
@@ -95,7 +99,7 @@ def profile_linear_poisson(
     shared = _rows(shared_directions, n_bins)
     scaled = _rows(scaled_directions, n_bins)
     if scaled.shape[0] and scale is None:
-        raise ValueError("profile_linear_poisson: scaled_directions need a scale (..., n_bins)")
+        raise PhysicsInputError("profile_linear_poisson: scaled_directions need a scale")
     s = np.zeros(n_bins) if scale is None or not scaled.shape[0] else np.asarray(scale, float)
     n_var = d.shape[-2]
     n_par = n_var + scaled.shape[0] + shared.shape[0]
