@@ -378,7 +378,7 @@ class _Model:
         out = ~sub.inside
         if out.any():
             sub.set_frac(out, np.minimum(1.0, sub.cap(out)))
-        # χ² change: 2 Σ Δμ − 2 Σ_{n>0} n ln(1 + Δμ/μ) + Δpulls (one logarithm per bin)
+        # χ² change: 2 Σ Δμ − 2 Σ_{n>0} n ln(μ_trial/μ) + Δpulls (no χ² value needed)
         frac = sub.frac[:, None]
         th_t = sub.th + frac * sub.step
         with np.errstate(divide="ignore", invalid="ignore"):
