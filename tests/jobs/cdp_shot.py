@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gc
 import json
 import shutil
 import subprocess
@@ -17,6 +18,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+import warnings
 from pathlib import Path
 
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -95,7 +97,14 @@ async def _capture(url: str, out: Path, wait_s: float, expression: str | None,
 def capture(url: str, out: str | Path, *, wait_s: float = 4.0, expression: str | None = None,
             width: int = 1200, height: int = 600) -> object:
     """Load ``url``, wait ``wait_s`` s, write a PNG to ``out``; return ``expression``'s value."""
-    return asyncio.run(_capture(url, Path(out), wait_s, expression, width, height))
+    try:
+        return asyncio.run(_capture(url, Path(out), wait_s, expression, width, height))
+    finally:
+        # the devtools websocket's socket dies with the browser; collect it here rather than
+        # have its ResourceWarning surface in whichever test runs next
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            gc.collect()
 
 
 if __name__ == "__main__":

@@ -112,3 +112,17 @@ def tls_files(tmp_path_factory):
         "-CAcreateserial", "-out", "cert.pem", "-days", "2", "-extfile", "ext.cnf")
     return {"ca_file": str(d / "ca.pem"), "cert_file": str(d / "cert.pem"),
             "key_file": str(d / "key.pem")}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _collect_leftover_sockets():
+    """Collect, at the end of the cluster tests, sockets that distributed's closed clients leave
+    to the garbage collector (a ResourceWarning at interpreter exit would fail the session
+    under filterwarnings = error, far from its cause)."""
+    yield
+    import gc
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
