@@ -11,6 +11,7 @@ from importlib.metadata import version
 
 from nubound.jobs.limits_cmd import add_limit_commands
 from nubound.jobs.scan import add_scan_commands
+from nubound.jobs.submit import add_submit_commands
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--json", action="store_true", help="JSON on stdout")
     models.set_defaults(func=_cmd_models)
     add_scan_commands(sub)
+    add_submit_commands(sub)
     add_limit_commands(sub)
     return parser
 

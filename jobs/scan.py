@@ -29,6 +29,17 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     from nubound.scanner.spec import load_spec
 
     spec = load_spec(args.config)  # every spec error before any cluster starts
+    if args.cluster not in (None, "local") or args.live_view:
+        if args.scheduler:
+            from nubound.physics.errors import ConfigError
+
+            raise ConfigError("give either --cluster PROFILE or --scheduler ADDRESS, not both")
+        from nubound.jobs.submit import run_driver
+
+        result = run_driver(args.config, cluster=args.cluster or "local", store=args.store,
+                            live_view=args.live_view, max_in_flight=args.max_in_flight)
+        _print_result(result)
+        return 0
     if args.scheduler:
         client = Client(args.scheduler)
         cluster = None
@@ -42,11 +53,15 @@ def _cmd_scan(args: argparse.Namespace) -> int:
         client.close()
         if cluster is not None:
             cluster.close()
+    _print_result(result)
+    return 0
+
+
+def _print_result(result) -> None:
     done = result.blocks_done_before + result.blocks_computed + result.blocks_skipped
     print(f"{result.url}: {done}/{result.blocks_total} blocks done "
           f"({result.blocks_computed} computed now, "
           f"{result.points_computed / max(result.wall_s, 1e-9):.0f} points/s)")
-    return 0
 
 
 def format_status(status) -> str:
@@ -103,8 +118,12 @@ def add_scan_commands(subparsers) -> None:
     scan = subparsers.add_parser("scan", help="run or resume a scan from a TOML spec")
     scan.add_argument("config", help="scan spec (TOML), e.g. configs/quickstart.toml")
     scan.add_argument("--store", help="store path or fsspec URL (default: the spec's `store`)")
-    scan.add_argument("--cluster", choices=["local"], default="local",
-                      help="start a LocalCluster on 127.0.0.1 (default)")
+    scan.add_argument("--cluster", default=None, metavar="PROFILE",
+                      help="cluster profile: a packaged name (local, slurm, pbs, address; see "
+                      "`nubound cluster list`) or a .toml file; default: a LocalCluster on "
+                      "127.0.0.1")
+    scan.add_argument("--live-view", metavar="HOST:PORT", default=None,
+                      help="serve the live view of the scan at this address (e.g. 127.0.0.1:8050)")
     scan.add_argument("--scheduler", metavar="ADDRESS",
                       help="use an existing scheduler instead, e.g. tcp://10.0.0.1:8786")
     scan.add_argument("--workers", type=int, default=None,
