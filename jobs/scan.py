@@ -139,20 +139,10 @@ def add_scan_commands(subparsers) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry point (the same commands as ``nubound scan|status``)."""
-    from nubound.physics.errors import NuboundError
+    """Stand-alone entry point: the ``nubound`` command line (``python -m nubound.jobs.scan``)."""
+    from nubound.jobs.cli import main as cli_main
 
-    parser = argparse.ArgumentParser(prog="nubound")
-    add_scan_commands(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s",
-                        stream=sys.stderr)
-    logging.getLogger("distributed").setLevel(logging.WARNING)  # cluster chatter
-    try:
-        return args.func(args)
-    except NuboundError as exc:
-        print(f"nubound: error: {exc}", file=sys.stderr)
-        return 2
+    return cli_main(argv)
 
 
 if __name__ == "__main__":

@@ -114,11 +114,12 @@ def tls_files(tmp_path_factory):
             "key_file": str(d / "key.pem")}
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(autouse=True)
 def _collect_leftover_sockets():
-    """Collect, at the end of the cluster tests, sockets that distributed's closed clients leave
-    to the garbage collector (a ResourceWarning at interpreter exit would fail the session
-    under filterwarnings = error, far from its cause)."""
+    """Collect, after each cluster test, the sockets that distributed's closed clients and
+    SLURMCluster leave to the garbage collector (seen after the SLURMCluster scan); left
+    alone, their ResourceWarning fires in whatever test the collector next runs in and fails
+    it under filterwarnings = error, far from its cause."""
     yield
     import gc
     import warnings
