@@ -9,25 +9,14 @@ The speed-up over the previous batched algorithm (same process): benchmarks/benc
 
 from __future__ import annotations
 
-import os
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
+from test_coherent_csi_profile import _minuit_chi2, _random_signals
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "physics"))
-os.environ.setdefault(
-    "NUBOUND_DATA_DIR", str(Path(__file__).resolve().parents[2] / "shared" / "data")
-)
-
-from test_coherent_csi_profile import _minuit_chi2, _random_signals  # noqa: E402
-
-from nubound.physics.experiments.coherent_csi import CoherentCsI  # noqa: E402
+from nubound.physics.experiments.coherent_csi import CoherentCsI
 
 N_BATCHED = 4096
 N_MINIMIZER = 16
-_RATES: dict[str, float] = {}
 
 
 @pytest.fixture(scope="module")
@@ -36,26 +25,19 @@ def setup():
     return csi, _random_signals(csi.sm_signal(), N_BATCHED)
 
 
-def test_batched_profile(benchmark, setup):
+def test_batched_profile(benchmark, setup, rates):
     csi, signals = setup
     benchmark.pedantic(csi.chi2, args=(signals,), rounds=5, iterations=1)
-    rate = N_BATCHED / benchmark.stats.stats.min
-    benchmark.extra_info["evaluations_per_second"] = rate
-    _RATES["batched"] = rate
+    rates.record(benchmark, "batched", N_BATCHED)
 
 
-def test_minimizer_profile(benchmark, setup):
+def test_minimizer_profile(benchmark, setup, rates):
     csi, signals = setup
 
     def run():
         return np.array([_minuit_chi2(csi, s) for s in signals[:N_MINIMIZER]])
 
     benchmark.pedantic(run, rounds=2, iterations=1)
-    rate = N_MINIMIZER / benchmark.stats.stats.min
-    benchmark.extra_info["evaluations_per_second"] = rate
-    _RATES["minimizer"] = rate
-    if "batched" in _RATES:
-        ratio = _RATES["batched"] / rate
-        benchmark.extra_info["speedup_batched_over_minimizer"] = ratio
-        print(f"\ncoherent_csi: batched {_RATES['batched']:.0f}/s, Migrad {rate:.1f}/s, "
-              f"ratio {ratio:.0f}")
+    rates.record(benchmark, "migrad", N_MINIMIZER)
+    if "batched" in rates:
+        rates.report(benchmark, "coherent_csi profiled chi2")

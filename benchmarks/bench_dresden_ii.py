@@ -11,26 +11,15 @@ benchmark prints the ratios. Target (issue 10): ≥ 1e5 per second per core.
 
 from __future__ import annotations
 
-import os
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
+from test_dresden_ii_background import _minuit_profile
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "physics"))
-os.environ.setdefault(
-    "NUBOUND_DATA_DIR", str(Path(__file__).resolve().parents[2] / "shared" / "data")
-)
-
-from test_dresden_ii_background import _minuit_profile  # noqa: E402
-
-from nubound.physics.experiments.dresden_ii import DresdenII  # noqa: E402
-from nubound.physics.experiments.dresden_ii_background import ProfiledChi2  # noqa: E402
+from nubound.physics.experiments.dresden_ii import DresdenII
+from nubound.physics.experiments.dresden_ii_background import ProfiledChi2
 
 N_BATCHED = 4096
 N_MINIMIZER = 16
-_RATES: dict[str, float] = {}
 
 
 class DenseReference(ProfiledChi2):
@@ -56,26 +45,22 @@ def setup():
     return exp, signals
 
 
-def test_batched_profile(benchmark, setup):
+def test_batched_profile(benchmark, setup, rates):
     exp, signals = setup
     benchmark.pedantic(exp.chi2, args=(signals,), rounds=3, iterations=1)
-    rate = N_BATCHED / benchmark.stats.stats.min
-    benchmark.extra_info["evaluations_per_second"] = rate
-    _RATES["batched"] = rate
+    rates.record(benchmark, "batched", N_BATCHED)
 
 
-def test_dense_reference_profile(benchmark, setup):
+def test_dense_reference_profile(benchmark, setup, rates):
     exp, signals = setup
     dense = DenseReference(exp.energy_keV, exp.table[:, 1], exp.table[:, 2])
     per_day = signals / exp.exposure_days
     chi2 = benchmark.pedantic(dense, args=(per_day,), rounds=3, iterations=1)
-    rate = N_BATCHED / benchmark.stats.stats.min
-    benchmark.extra_info["evaluations_per_second"] = rate
-    _RATES["dense"] = rate
+    rates.record(benchmark, "dense", N_BATCHED)
     assert np.abs(exp.chi2(signals) - chi2).max() < 1e-9
 
 
-def test_minimizer_profile(benchmark, setup):
+def test_minimizer_profile(benchmark, setup, rates):
     exp, signals = setup
     prof = exp.profiler
     per_day = signals[:N_MINIMIZER] / exp.exposure_days
@@ -84,13 +69,7 @@ def test_minimizer_profile(benchmark, setup):
         return np.array([_minuit_profile(prof, s, (prof.theta0,)) for s in per_day])
 
     truth = benchmark.pedantic(run, rounds=1, iterations=1)
-    rate = N_MINIMIZER / benchmark.stats.stats.min
-    benchmark.extra_info["evaluations_per_second"] = rate
-    _RATES["minimizer"] = rate
+    rates.record(benchmark, "migrad", N_MINIMIZER)
     assert np.abs(exp.chi2(signals[:N_MINIMIZER]) - truth).max() < 1e-3
-    if "batched" in _RATES and "dense" in _RATES:
-        print(
-            f"\nDresden-II profiled chi2: batched {_RATES['batched']:.3g}/s, dense reference "
-            f"{_RATES['dense']:.3g}/s (ratio {_RATES['batched'] / _RATES['dense']:.2f}), "
-            f"MIGRAD {rate:.3g}/s (ratio {_RATES['batched'] / rate:.0f})"
-        )
+    if "batched" in rates:
+        rates.report(benchmark, "Dresden-II profiled chi2")
