@@ -30,6 +30,13 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from nubound.physics.errors import PhysicsInputError
+from nubound.physics.statistics.batched_linalg import (
+    add_symmetric,
+    put_symmetric,
+    row_pairs,
+    solve_spd,
+    step_cap,
+)
 
 # target size of one block of points (floats per per-point array): large enough that the
 # numpy call overhead is small, small enough to stay in cache
@@ -136,13 +143,6 @@ def _rows(x, n_bins):
     return np.zeros((0, n_bins)) if x is None else np.asarray(x, dtype=float).reshape(-1, n_bins)
 
 
-def _pairs(a, b, upper):
-    """Row products a_i b_j (upper: i ≤ j, a = b) and their (i, j) indices."""
-    i, j = np.triu_indices(a.shape[0]) if upper else np.indices((a.shape[0], b.shape[0]))
-    i, j = i.ravel(), j.ravel()
-    return a[i] * b[j], i, j
-
-
 class _Block:
     """Per-point arrays of a block of points (rows), split into bins with n > 0 (``p``,
     contiguous: all the heavy work) and bins with n = 0 (``z``)."""
@@ -188,9 +188,9 @@ class _Model:
         rp, rz = self.split(scaled)
         self.s_p, self.s_z, self.r_p, self.r_z = sp, sz, rp, rz
         self.shared_zero = sz.sum(axis=-1)
-        self.tables_p = (_pairs(sp, sp, True), _pairs(rp, sp, False), _pairs(rp, rp, True),
+        self.tables_p = (row_pairs(sp, sp, True), row_pairs(rp, sp, False), row_pairs(rp, rp, True),
                          sp, rp)
-        self.tables_z = (_pairs(sz, sz, True), _pairs(rz, sz, False), _pairs(rz, rz, True),
+        self.tables_z = (row_pairs(sz, sz, True), row_pairs(rz, sz, False), row_pairs(rz, rz, True),
                          sz, rz)
         # weighted least-squares start: weights 1/max(n, 1)
         self.wt = 1.0 / np.maximum(self.n, 1.0)
@@ -247,7 +247,7 @@ class _Model:
         nv, nr = d.shape[1], self.n_scaled
         o_r, o_s = nv, nv + nr
         (ss, si, sj), (rs, ri, rj), (rr, qi, qj), s_rows, r_rows = tables
-        put = _add if add else _put
+        put = add_symmetric if add else put_symmetric
         if self.n_shared:
             put(out, o_s + si, o_s + sj, w @ ss.T)
         if nr:
@@ -304,7 +304,7 @@ class _Model:
         self._gram(np.ones(blk.base_z.shape[1]), blk.s_z, blk.d_z, self.tables_z, lhs, True)
         lhs += np.diag(self.inv_var)
         rhs += self.inv_var * self.centre
-        theta = _solve_spd(lhs, rhs)
+        theta = solve_spd(lhs, rhs)
         mu_p, mu_z = self.shift(blk, theta)
         mu_p += blk.base_p
         mu_z += blk.base_z
@@ -343,7 +343,7 @@ class _Model:
         th = theta
         for _ in range(max_iterations):
             grad, hess = self.gradient_hessian(mu_p, blk, th)
-            step = -_solve_spd(hess, grad)
+            step = -solve_spd(hess, grad)
             decrement = -np.einsum("np,np->n", grad, step)
             lam = np.sqrt(np.maximum(decrement * self.kappa / 2.0, 0.0))
             st = _Trial(mu_p, mu_z, *self.shift(blk, step), th, step)
@@ -414,25 +414,13 @@ class _Trial:
         return out
 
     def cap(self, rows):
-        return np.minimum(_step_cap(self.mu_p[rows], self.dmu_p[rows]),
-                          _step_cap(self.mu_z[rows], self.dmu_z[rows]))
+        return np.minimum(step_cap(self.mu_p[rows], self.dmu_p[rows]),
+                          step_cap(self.mu_z[rows], self.dmu_z[rows]))
 
     def set_frac(self, rows, frac):
         self.frac[rows] = frac
         self.mu_p_t[rows] = self.mu_p[rows] + frac[:, None] * self.dmu_p[rows]
         self.mu_z_t[rows] = self.mu_z[rows] + frac[:, None] * self.dmu_z[rows]
-
-
-def _put(out, i, j, h):
-    out[:, i, j] = h
-    out[:, j, i] = h
-
-
-def _add(out, i, j, h):
-    out[:, i, j] += h
-    if not np.array_equal(i, j):
-        off = np.asarray(i) != np.asarray(j)
-        out[:, np.asarray(j)[off], np.asarray(i)[off]] += np.asarray(h)[..., off]
 
 
 def _equal_count_groups(n, size=16):
@@ -446,42 +434,3 @@ def _equal_count_groups(n, size=16):
     new |= (np.arange(n.size) - run_start) % size == 0
     starts = np.flatnonzero(new)
     return (starts, n[starts]) if 3 * starts.size <= n.size else None
-
-
-def _step_cap(mu, dmu):
-    """0.99 × the largest step fraction that keeps every μ ≥ 0 (∞ if none decreases)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        limit = np.where(dmu < 0, -mu / dmu, np.inf).min(axis=-1, initial=np.inf)
-    return 0.99 * limit
-
-
-def _solve_spd(a, b):
-    """Solve a x = b for a stack of symmetric positive (semi)definite matrices a (N, P, P).
-
-    Right-looking Cholesky factorisation vectorised over the stack (P is small: a few numpy
-    operations per column instead of one LAPACK call per matrix) for large stacks, with a
-    relative ridge
-    1e-12 × max diagonal so that a flat direction (e.g. a zero signal with a free
-    normalisation) gets a zero step instead of a division by zero.
-    """
-    p = a.shape[-1]
-    ridge = 1e-12 * np.maximum(np.abs(np.diagonal(a, axis1=-2, axis2=-1)).max(axis=-1), 1.0)
-    if a.shape[0] < 64 * p:  # few matrices: one LAPACK call each is faster
-        return np.linalg.solve(a + ridge[:, None, None] * np.eye(p), b[:, :, None])[:, :, 0]
-    m = np.ascontiguousarray(np.moveaxis(a, 0, -1))  # (P, P, N)
-    y = np.array(b.T)  # (P, N): forward substitution L y = b along the factorisation
-    diag = np.empty((p, a.shape[0]))
-    cols = []
-    for j in range(p):
-        dj = np.sqrt(np.maximum(m[j, j] + ridge, ridge))
-        col = m[j + 1:, j] / dj
-        m[j + 1:, j + 1:] -= col[:, None, :] * col[None, :, :]
-        y[j] /= dj
-        y[j + 1:] -= col * y[j]
-        diag[j] = dj
-        cols.append(col)
-    for j in reversed(range(p)):  # back substitution Lᵀ x = y
-        if j + 1 < p:
-            y[j] -= np.einsum("kn,kn->n", cols[j], y[j + 1:])
-        y[j] /= diag[j]
-    return y.T
