@@ -7,17 +7,15 @@ Each benchmark evaluates one block of 50 masses × 200 couplings (10⁴ points) 
 experiments (dresden_ii, coherent_csi, coherent_ar), with the mass-template cache cleared
 before every round (each block of a scan brings new masses). ``extra_info`` holds
 ``points_per_s`` (all three experiments per point) and ``ratio_to_reference``: the same figure
-for ``tests/physics/test_bsm_reference.reference_counts`` (direct Eν quadrature of the explicit
+for ``tests/physics/bsm_reference.reference_counts`` (direct Eν quadrature of the explicit
 cross sections, one point at a time) measured in the same process.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import time
-from pathlib import Path
 
+import bsm_reference as ref
 import numpy as np
 import pytest
 
@@ -26,17 +24,6 @@ from nubound.physics.models import base, get_model
 
 EXPERIMENTS = ("dresden_ii", "coherent_csi", "coherent_ar")
 N_MASS, N_COUPLING = 50, 200
-
-
-def _reference_module():
-    name = "nubound_tests_bsm_reference"
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parents[1] / "tests/physics/test_bsm_reference.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +53,6 @@ ONE_POINT = {
 
 
 def _reference_points_per_s(experiments, name: str, n_points: int = 3) -> float:
-    ref = _reference_module()
     start = time.process_time()
     for _ in range(n_points):
         for e in experiments:

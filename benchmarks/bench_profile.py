@@ -13,25 +13,15 @@ core.
 
 from __future__ import annotations
 
-import os
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
+from test_coherent_ar_profile import random_signals
+from test_coherent_csi_profile import _random_signals
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "physics"))
-os.environ.setdefault(
-    "NUBOUND_DATA_DIR", str(Path(__file__).resolve().parents[2] / "shared" / "data")
-)
-
-from test_coherent_ar_profile import random_signals  # noqa: E402
-from test_coherent_csi_profile import _random_signals  # noqa: E402
-
-from nubound.physics.experiments import coherent_ar_likelihood as lik  # noqa: E402
-from nubound.physics.experiments.coherent_ar import CoherentAr  # noqa: E402
-from nubound.physics.experiments.coherent_csi import CoherentCsI  # noqa: E402
-from nubound.physics.statistics.poisson import poisson_chi2  # noqa: E402
+from nubound.physics.experiments import coherent_ar_likelihood as lik
+from nubound.physics.experiments.coherent_ar import CoherentAr
+from nubound.physics.experiments.coherent_csi import CoherentCsI
+from nubound.physics.statistics.poisson import poisson_chi2
 
 _RATES: dict[str, float] = {}
 

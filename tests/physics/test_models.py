@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import sys
-from pathlib import Path
 
+import bsm_reference as ref
 import numpy as np
 import pytest
 
@@ -19,19 +17,6 @@ from nubound.physics.models import MODELS, get_model, list_models
 from nubound.physics.models.point import evaluate_point
 from nubound.physics.rates import sm_rates
 
-
-def _load_reference():
-    name = "nubound_tests_bsm_reference"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).with_name("test_bsm_reference.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-ref = _load_reference()
 SQRT2_GF = math.sqrt(2.0) * units.fermi_constant_per_MeV2
 
 

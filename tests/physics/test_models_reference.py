@@ -1,6 +1,6 @@
 """Fast factorized path == straightforward reference, on random points of every model.
 
-Truth: ``test_bsm_reference.reference_counts`` — direct Eν quadrature of flux × explicit BSM
+Truth: ``bsm_reference.reference_counts`` — direct Eν quadrature of flux × explicit BSM
 dσ/dT (physics/cross_sections/bsm_*.py) for one point, with the spectra from the flux modules;
 it shares only the recoil grid, the response and the form factor with the fast path.
 Requirement (issue 4): agreement better than 1e-3 relative in the expected counts.
@@ -8,10 +8,7 @@ Requirement (issue 4): agreement better than 1e-3 relative in the expected count
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
+import bsm_reference as ref
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -20,19 +17,6 @@ from hypothesis import strategies as st
 from nubound.physics.experiments import get_experiment
 from nubound.physics.models import MODELS, get_model
 
-
-def _load_reference():
-    name = "nubound_tests_bsm_reference"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).with_name("test_bsm_reference.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-ref = _load_reference()
 EXPERIMENTS = ("synthetic", "dresden_ii", "coherent_csi", "coherent_ar")
 
 
