@@ -1,18 +1,24 @@
 """Dresden-II background model and batched profiled χ² (experiments/dresden_ii_background.py).
 
-Truth for the profiling: iminuit (MIGRAD with bounds) started from the background-only fit and
-from a perturbed point, on 200 random signals (0–3× the SM, tilted shapes).
+Truth for the profiling: iminuit (MIGRAD with bounds, on the direct formula of background_rate
+and the Jacobian written out here) started from the background-only fit and from a perturbed
+point, on 200 random signals (0–3× the SM, tilted shapes). The compiled kernel's model and
+Jacobian are checked against the same direct formulas.
 """
 
 import numpy as np
 import pytest
 from iminuit import Minuit
 
+from nubound.physics.errors import PhysicsInputError
+from nubound.physics.experiments import dresden_ii_kernel as kernel
 from nubound.physics.experiments import get_experiment
 from nubound.physics.experiments.dresden_ii_background import (
+    L2_RELATIVE_HEIGHT,
     LOWER,
     PARAMETER_NAMES,
     UPPER,
+    L2_CENTRE_keV,
     ProfiledChi2,
     background_rate,
 )
@@ -65,15 +71,21 @@ def test_batch_shapes_and_bounds(exp):
 
 
 def _minuit_profile(prof, signal, starts):
-    sig = signal[None, :]
+    e = prof.energy_keV
+
+    def residual(th):
+        with np.errstate(under="ignore"):
+            return (prof.rate - signal - background_rate(th, e)) * prof.inv_sigma
 
     def cost(th):
-        r, _ = prof._residual_and_jacobian(sig, np.asarray(th)[None, :], jacobian=False)
-        return float(r[0] @ r[0] + ((th[6] - 1.0) / 0.03) ** 2)
+        r = residual(np.asarray(th))
+        return float(r @ r + ((th[6] - 1.0) / 0.03) ** 2)
 
     def grad(th):  # analytic gradient from the model's Jacobian (only speeds MIGRAD up)
-        r, jac = prof._residual_and_jacobian(sig, np.asarray(th)[None, :])
-        g = -2.0 * (jac[0] @ r[0])
+        th = np.asarray(th)
+        with np.errstate(under="ignore"):
+            jac = _direct_jacobian(th[None, :], e)[0] * prof.inv_sigma
+        g = -2.0 * (jac @ residual(th))
         g[6] += 2.0 * (th[6] - 1.0) / 0.03**2
         return g
 
@@ -133,23 +145,6 @@ def _random_thetas(prof, n, rng):
     return np.clip(np.concatenate([near, far]), LOWER, UPPER)
 
 
-def test_fast_model_matches_direct_formula(exp):
-    # the profiler builds the Gaussians and exp(−CE) from short tables and running products;
-    # compare with background_rate (direct exp per bin), near the fit and at far-off points
-    prof = exp.profiler
-    rng = np.random.default_rng(5)
-    theta = _random_thetas(prof, 300, rng)
-    signal = rng.uniform(0, 5, (theta.shape[0], exp.n_bins))
-    r, _ = prof._evaluate(signal * prof.inv_sigma, theta)
-    direct = (prof.rate - signal - background_rate(theta, exp.energy_keV)) * prof.inv_sigma
-    scale = (prof.rate + signal + background_rate(theta, exp.energy_keV)) * prof.inv_sigma
-    assert np.all(np.abs(r - direct) <= 1e-12 * scale)
-    # tables: exp(a + b i) exactly (two roundings), also for large |b|
-    a, b = rng.uniform(-5, 5, 50), rng.uniform(-5, 5, 50)
-    want = np.exp(a[:, None] + b[:, None] * np.arange(exp.n_bins))
-    assert prof._geometric_fast(a, b) == pytest.approx(want, rel=1e-12, abs=1e-300)
-
-
 def _direct_jacobian(theta, e):
     """∂b/∂θ (N, 7, nE) term by term from the formula of background_rate (one exp per bin)."""
     h, c, w, _, b, cexp, a_m = (theta[:, i, None] for i in range(7))
@@ -168,20 +163,47 @@ def _direct_jacobian(theta, e):
     ], axis=1)
 
 
-def test_structured_normal_equations_match_dense_jacobian(exp):
-    # JᵀJ and Jᵀr from J = T(θ) U against the dense analytic Jacobian (N, 7, n_bins)
+def _kernel_jacobian(prof, signal, theta):
+    """The compiled kernel's weighted Jacobian (N, 7, nb) and residual (N, nb)."""
+    out = np.empty((theta.shape[0], 8, prof.rate.size))
+    kernel.jacobian_block(signal, theta, prof._grid, L2_CENTRE_keV, L2_RELATIVE_HEIGHT, out)
+    return out[:, :7], out[:, 7]
+
+
+def test_kernel_model_matches_direct_formula(exp):
+    # the kernel builds the Gaussians and exp(−CE) from running products; compare with
+    # background_rate (direct exp per bin), near the fit and at far-off points
+    prof = exp.profiler
+    rng = np.random.default_rng(5)
+    theta = _random_thetas(prof, 300, rng)
+    signal = rng.uniform(0, 5, (theta.shape[0], exp.n_bins))
+    _, r = _kernel_jacobian(prof, signal, theta)
+    with np.errstate(under="ignore"):
+        b = background_rate(theta, exp.energy_keV)
+    direct = (prof.rate - signal - b) * prof.inv_sigma
+    scale = (prof.rate + signal + b) * prof.inv_sigma
+    assert np.all(np.abs(r - direct) <= 1e-12 * scale)
+
+
+def test_kernel_normal_equations_match_dense_jacobian(exp):
+    # the kernel's Jacobian, JᵀJ and Jᵀr against the analytic Jacobian (N, 7, n_bins) above
     prof = exp.profiler
     rng = np.random.default_rng(6)
     theta = _random_thetas(prof, 200, rng)
     signal = rng.uniform(0, 5, (theta.shape[0], exp.n_bins))
-    r, shapes = prof._evaluate(signal * prof.inv_sigma, theta)
-    gram, grad = prof._normal_equations(theta, r, shapes)
-    jac = _direct_jacobian(theta, exp.energy_keV) * prof.inv_sigma
-    r_d = (prof.rate - signal - background_rate(theta, exp.energy_keV)) * prof.inv_sigma
-    gram_d = jac @ jac.transpose(0, 2, 1)
-    grad_d = (jac @ r_d[:, :, None])[:, :, 0]
+    with np.errstate(under="ignore"):
+        jac_d = _direct_jacobian(theta, exp.energy_keV) * prof.inv_sigma
+        r_d = (prof.rate - signal - background_rate(theta, exp.energy_keV)) * prof.inv_sigma
+    jac_r = np.empty((theta.shape[0], 8, exp.n_bins))
+    kernel.jacobian_block(signal, theta, prof._grid, L2_CENTRE_keV, L2_RELATIVE_HEIGHT, jac_r)
+    gram, grad = np.empty((theta.shape[0], 7, 7)), np.empty((theta.shape[0], 7))
+    for n in range(theta.shape[0]):
+        kernel._normal_equations(jac_r[n], gram[n], grad[n])
+    gram_d = jac_d @ jac_d.transpose(0, 2, 1)
+    grad_d = (jac_d @ r_d[:, :, None])[:, :, 0]
     # entrywise against the Cauchy–Schwarz scale sqrt(G_ii G_jj)
     d = np.sqrt(np.einsum("nii->ni", gram_d))
+    assert np.all(np.abs(jac_r[:, :7] - jac_d) <= 1e-10 * d[:, :, None] + 1e-300)
     assert np.all(np.abs(gram - gram_d) <= 1e-10 * d[:, :, None] * d[:, None, :] + 1e-300)
     assert np.all(np.abs(grad - grad_d) <= 1e-10 * d * np.linalg.norm(r_d, axis=1)[:, None])
 
@@ -199,3 +221,32 @@ def test_batch_with_far_excluded_signals_matches_point_by_point():
     assert np.all(np.isfinite(batch))
     for i in (0, 100, 140, 160):
         assert batch[i] == pytest.approx(float(exp.chi2(signals[i])), rel=1e-9, abs=1e-6)
+
+
+def test_bounds_held_where_the_data_press_on_them(exp):
+    # a flat or low-energy excess larger than the fitted flat term A ≈ 14 would need A < 0:
+    # the fit must stop on the bound A = 0 (not below) and still be the bounded minimum
+    prof = exp.profiler
+    low = np.exp(-(exp.energy_keV - 0.2) / 0.1)
+    signals = np.array([14.5 * np.ones(exp.n_bins), 15.0 * np.ones(exp.n_bins), 150.0 * low])
+    res = prof.profile(signals)
+    assert np.all(res.theta >= LOWER) and np.all(res.theta <= UPPER)
+    assert np.all(res.theta[:, PARAMETER_NAMES.index("A")] == 0.0)
+    theta0 = prof.theta0
+    perturbed = theta0 * np.array([1.05, 1.0, 1.1, 0.8, 0.7, 0.9, 1.0])
+    truth = np.array([_minuit_profile(prof, s, (theta0, perturbed)) for s in signals])
+    assert res.chi2 == pytest.approx(truth, abs=1e-3)
+
+
+def test_signal_of_wrong_length_is_an_error(exp):
+    prof = exp.profiler
+    with pytest.raises(PhysicsInputError, match=r"\(\.\.\., 130\)"):
+        prof.profile(np.zeros((4, 129)))
+    with pytest.raises(PhysicsInputError, match=r"\(\.\.\., 130\)"):
+        prof(np.float64(1.0))
+    # the compiled kernel does not index past the grid either
+    chi2, theta = np.empty(2), np.empty((2, 7))
+    with pytest.raises(ValueError, match="do not match"):
+        kernel.profile_block(np.zeros((2, 129)), prof.theta0, prof._response, prof._r0,
+                             prof._chi2_theta0, prof._grid, LOWER, UPPER, L2_CENTRE_keV,
+                             L2_RELATIVE_HEIGHT, 0.03, chi2, theta)
