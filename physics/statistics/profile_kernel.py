@@ -1,0 +1,356 @@
+"""Compiled per-point damped Newton for ``statistics.profile`` (numba; one call per block).
+
+Objective (Baker & Cousins 1984 Poisson χ² with Gaussian pulls), for each point of the block:
+
+    f(θ) = 2 Σ_b [μ_b − n_b + n_b ln(n_b/μ_b)] + Σ_p v_p (θ_p − c_p)²,   μ = base + Σ_p θ_p D_p,
+
+gradient g_p = 2 Σ_b D_pb (1 − n_b/μ_b) + 2 v_p (θ_p − c_p) and Hessian
+H_pq = 2 Σ_b (n_b/μ_b²) D_pb D_qb + 2 v_p δ_pq. Bins with n = 0 add 2 Σ_b D_pb to g and nothing
+to H. Steps (Nesterov, *Introductory Lectures on Convex Optimization* (2004), §4.1.5, for the
+self-concordant f/2 with constant κ; decrement λ² = κ gᵀH⁻¹g/2): a full step with λ ≤ 1/2
+stays in the domain and lowers f (Thms 4.1.5, 4.1.8), so it is taken unchecked; otherwise a
+line search on the convex φ(t) = f(θ + t·step), t ≤ 1 and inside the domain μ ≥ 0, with φ'
+and φ'' only (no logarithm). After a full step λ⁺ ≤ (λ/(1 − λ))² (Thm 4.1.14): once that bound
+puts the next decrement below the tolerance, the point is done without a further Hessian.
+
+Directions of a point: ``n_var`` rows given per point, ``n_scaled`` rows ``scale ⊙ R_k`` and
+``n_shared`` rows ``S_k``, gathered to the bins with n > 0 (``pos``) and n = 0 (``zero``).
+The bins with n > 0 come in blocks where only some directions can be nonzero; every sum over
+bins runs block by block over those directions only. In the returned χ², equal counts share
+one logarithm: Σ n ln x = Σ_groups n_g ln Π_g x.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+_FAST = {"reassoc", "contract"}  # lets LLVM vectorise the sums over bins (no nnan/ninf)
+_RIDGE = 1e-12
+_PRODUCT_RANGE = (1e-280, 1e280)
+
+
+@njit(cache=True, fastmath=_FAST)
+def _dot(x, y, lo, hi):
+    """Σ_{lo ≤ b < hi} x_b y_b (on slices: loops from 0 vectorise, loops from lo do not)."""
+    xs, ys = x[lo:hi], y[lo:hi]
+    acc = 0.0
+    for b in range(xs.size):
+        acc += xs[b] * ys[b]
+    return acc
+
+
+@njit(cache=True)
+def _sum_n_log(x, starts, values, n):
+    """Σ n ln x over bins sorted by n, one logarithm per group; plain sum if a product of a
+    group leaves (1e-280, 1e280) (the groups hold ≤ 16 bins, see ``profile``)."""
+    out = 0.0
+    m = starts.size
+    for g in range(m):
+        lo = starts[g]
+        hi = starts[g + 1] if g + 1 < m else x.size
+        prod = 1.0
+        for b in range(lo, hi):
+            prod *= x[b]
+        if _PRODUCT_RANGE[0] < prod < _PRODUCT_RANGE[1]:
+            out += values[g] * np.log(prod)
+        else:
+            for b in range(lo, hi):
+                out += n[b] * np.log(x[b])
+    return out
+
+
+@njit(cache=True)
+def _cholesky_solve(h, g, x):
+    """x = −H⁻¹ g by Cholesky of H + ridge (1e-12 × max diagonal): a flat direction (zero
+    signal with a free normalisation) gets a zero step. H is overwritten."""
+    p = g.size
+    big = 1.0
+    for i in range(p):
+        big = max(big, abs(h[i, i]))
+    ridge = _RIDGE * big
+    for j in range(p):
+        d = h[j, j] + ridge
+        for k in range(j):
+            d -= h[j, k] * h[j, k]
+        d = np.sqrt(max(d, ridge))
+        h[j, j] = d
+        for i in range(j + 1, p):
+            v = h[i, j]
+            for k in range(j):
+                v -= h[i, k] * h[j, k]
+            h[i, j] = v / d
+    for i in range(p):  # L y = −g
+        v = -g[i]
+        for k in range(i):
+            v -= h[i, k] * x[k]
+        x[i] = v / h[i, i]
+    for i in range(p - 1, -1, -1):  # Lᵀ x = y
+        v = x[i]
+        for k in range(i + 1, p):
+            v -= h[k, i] * x[k]
+        x[i] = v / h[i, i]
+
+
+@njit(cache=True, fastmath=_FAST)
+def _combine(base, theta, d, blocks, out):
+    """out = base + Σ_p θ_p d_p."""
+    for b in range(out.size):
+        out[b] = base[b]
+    _add_shift(theta, d, blocks, out)
+
+
+@njit(cache=True, fastmath=_FAST)
+def _shift(theta, d, blocks, out):
+    """out = Σ_p θ_p d_p."""
+    out[:] = 0.0
+    _add_shift(theta, d, blocks, out)
+
+
+@njit(cache=True, fastmath=_FAST)
+def _add_shift(theta, d, blocks, out):
+    bounds, ptr, rows = blocks
+    for j in range(bounds.size - 1):
+        for r in rows[ptr[j]:ptr[j + 1]]:
+            t = theta[r]
+            if t != 0.0:
+                o, row = out[bounds[j]:bounds[j + 1]], d[r, bounds[j]:bounds[j + 1]]
+                for b in range(o.size):
+                    o[b] += t * row[b]
+
+
+@njit(cache=True)
+def _min_ok(mu, strict):
+    for b in range(mu.size):
+        if mu[b] < 0.0 or (strict and mu[b] == 0.0) or np.isnan(mu[b]):
+            return False
+    return True
+
+
+@njit(cache=True)
+def _cap(mu, dmu):
+    """0.99 × the largest step fraction keeping every μ ≥ 0 (∞ if none decreases)."""
+    lim = np.inf
+    for b in range(mu.size):
+        if dmu[b] < 0.0:
+            lim = min(lim, -mu[b] / dmu[b])
+    return 0.99 * lim
+
+
+@njit(cache=True, fastmath=_FAST)
+def _objective(mu_p, mu_z, theta, n, starts, values, const, inv_var, centre):
+    """f at μ (bins n > 0 and n = 0) and θ; +∞ outside the domain."""
+    if not (_min_ok(mu_p, True) and _min_ok(mu_z, False)):
+        return np.inf
+    total = 0.0
+    for b in range(mu_p.size):
+        total += mu_p[b]
+    for b in range(mu_z.size):
+        total += mu_z[b]
+    value = 2.0 * total + const - 2.0 * _sum_n_log(mu_p, starts, values, n)
+    for k in range(theta.size):
+        value += inv_var[k] * (theta[k] - centre[k]) ** 2
+    return value if not np.isnan(value) else np.inf
+
+
+@njit(cache=True, fastmath=_FAST)
+def _fill(i, pos, zero, base, var, scale, scaled_p, scaled_z, blocks, dp, dz, base_p, base_z,
+          scale_p, scale_z, zsum):
+    """Gather point i's base and per-point rows into the bin sets; zsum of those rows.
+    (Entries of ``dp`` outside the blocks where a row is active are never read.)"""
+    nv, nr = var.shape[1], scaled_p.shape[0]
+    bounds, ptr, rows = blocks
+    for b in range(pos.size):
+        base_p[b] = base[i, pos[b]]
+    for b in range(zero.size):
+        base_z[b] = base[i, zero[b]]
+    if nr:
+        for b in range(pos.size):
+            scale_p[b] = scale[i, pos[b]]
+        for b in range(zero.size):
+            scale_z[b] = scale[i, zero[b]]
+    for j in range(bounds.size - 1):
+        lo, hi = bounds[j], bounds[j + 1]
+        for r in rows[ptr[j]:ptr[j + 1]]:
+            if r < nv:
+                for b in range(lo, hi):
+                    dp[r, b] = var[i, r, pos[b]]
+            elif r < nv + nr:
+                o, sc, sr = dp[r, lo:hi], scale_p[lo:hi], scaled_p[r - nv, lo:hi]
+                for b in range(o.size):
+                    o[b] = sc[b] * sr[b]
+    for k in range(nv):
+        acc = 0.0
+        for b in range(zero.size):
+            dz[k, b] = var[i, k, zero[b]]
+            acc += dz[k, b]
+        zsum[k] = acc
+    for k in range(nr):
+        acc = 0.0
+        for b in range(zero.size):
+            dz[nv + k, b] = scale_z[b] * scaled_z[k, b]
+            acc += dz[nv + k, b]
+        zsum[nv + k] = acc
+
+
+@njit(cache=True, fastmath=_FAST)
+def _gradient_hessian(n, mu_p, dp, blocks, zsum, theta, inv_var, centre, w, wd, resid, grad,
+                      hess):
+    """Gradient and Hessian of f (module docstring), summed block by block over the rows
+    active in each block."""
+    p = theta.size
+    for b in range(mu_p.size):
+        inv = 1.0 / mu_p[b]
+        ratio = n[b] * inv
+        w[b] = ratio * inv
+        resid[b] = 1.0 - ratio
+    for k in range(p):
+        grad[k] = 2.0 * zsum[k] + 2.0 * inv_var[k] * (theta[k] - centre[k])
+        for q in range(p):
+            hess[k, q] = 0.0
+        hess[k, k] = 2.0 * inv_var[k]
+    bounds, ptr, rows = blocks
+    for j in range(bounds.size - 1):
+        lo, hi = bounds[j], bounds[j + 1]
+        active = rows[ptr[j]:ptr[j + 1]]
+        for u in range(active.size):
+            a = active[u]
+            row = dp[a]
+            grad[a] += 2.0 * _dot(row, resid, lo, hi)
+            wb, rb, out = w[lo:hi], row[lo:hi], wd[lo:hi]
+            for b in range(out.size):
+                out[b] = wb[b] * rb[b]
+            for v in range(u, active.size):
+                hess[a, active[v]] += 2.0 * _dot(wd, dp[active[v]], lo, hi)
+    for k in range(p):
+        for q in range(k + 1, p):
+            hess[q, k] = hess[k, q]
+
+
+@njit(cache=True)
+def newton_block(n, pos, zero, starts, values, const, kappa, blocks, base, var, scale,
+                 scaled_p, scaled_z, shared_p, shared_z, inv_var, centre, start, max_iterations,
+                 tolerance, out_chi2, out_theta, out_converged):
+    """Profile every point of the block; results into ``out_*`` (see module docstring).
+
+    n: counts of the bins with n > 0 in ``pos`` order; blocks: (bounds, ptr, rows), block j
+    holds the bins [bounds[j], bounds[j+1]) of that order, where only the directions
+    rows[ptr[j]:ptr[j+1]] (sorted) can be nonzero; base (N, B); var (N, n_var, B); scale
+    (N, B) or (1, 1) if n_scaled = 0; scaled_*, shared_*: rows on the bins ``pos`` (p) and
+    ``zero`` (z); start (N, P).
+    """
+    n_points = base.shape[0]
+    nv, nr, ns = var.shape[1], scaled_p.shape[0], shared_p.shape[0]
+    p = nv + nr + ns
+    bp, bz = pos.size, zero.size
+    dp = np.zeros((p, bp))
+    dz = np.zeros((p, bz))
+    zsum = np.zeros(p)
+    for k in range(ns):  # the shared rows are the same for every point
+        row = nv + nr + k
+        dp[row] = shared_p[k]
+        dz[row] = shared_z[k]
+        zsum[row] = shared_z[k].sum()
+    base_p, base_z = np.empty(bp), np.empty(bz)
+    scale_p, scale_z = np.empty(bp), np.empty(bz)
+    mu_p, mu_z, dmu_p, dmu_z = np.empty(bp), np.empty(bz), np.empty(bp), np.empty(bz)
+    trial_p, trial_z = np.empty(bp), np.empty(bz)
+    w, wd, resid = np.empty(bp), np.empty(bp), np.empty(bp)
+    dense_z = (np.array([0, bz]), np.array([0, p]), np.arange(p))  # one block, all rows
+    theta, grad, step = np.empty(p), np.empty(p), np.empty(p)
+    hess = np.empty((p, p))
+    for i in range(n_points):
+        _fill(i, pos, zero, base, var, scale, scaled_p, scaled_z, blocks, dp, dz, base_p,
+              base_z, scale_p, scale_z, zsum)
+        for k in range(p):
+            theta[k] = start[i, k]
+        _combine(base_p, theta, dp, blocks, mu_p)
+        _combine(base_z, theta, dz, dense_z, mu_z)
+        if not (_min_ok(mu_p, True) and _min_ok(mu_z, False)):  # start outside: use c
+            for k in range(p):
+                theta[k] = centre[k]
+            _combine(base_p, theta, dp, blocks, mu_p)
+            _combine(base_z, theta, dz, dense_z, mu_z)
+        converged = False
+        for _ in range(max_iterations):
+            _gradient_hessian(n, mu_p, dp, blocks, zsum, theta, inv_var, centre, w, wd, resid,
+                              grad, hess)
+            _cholesky_solve(hess, grad, step)
+            decrement = -_dot(grad, step, 0, p)
+            lam = np.sqrt(max(decrement * kappa / 2.0, 0.0))
+            if decrement < tolerance:
+                for k in range(p):
+                    theta[k] += step[k]
+                converged = True
+                break
+            _shift(step, dp, blocks, dmu_p)
+            _shift(step, dz, dense_z, dmu_z)
+            for b in range(bp):
+                trial_p[b] = mu_p[b] + dmu_p[b]
+            for b in range(bz):
+                trial_z[b] = mu_z[b] + dmu_z[b]
+            inside = _min_ok(trial_p, True) and _min_ok(trial_z, False)
+            frac = 1.0
+            if not (inside and lam <= 0.5):
+                t_max = 1.0 if inside else min(1.0, _cap(mu_p, dmu_p), _cap(mu_z, dmu_z))
+                frac = _line_search(n, mu_p, dmu_p, dmu_p.sum() + dmu_z.sum(), theta, step,
+                                    inv_var, centre, t_max)
+            for k in range(p):
+                theta[k] += frac * step[k]
+            for b in range(bp):
+                mu_p[b] += frac * dmu_p[b]
+            for b in range(bz):
+                mu_z[b] += frac * dmu_z[b]
+            lam_c = min(lam, 0.5)
+            if frac == 1.0 and inside and lam < 0.5 and \
+                    2.0 * (lam_c / (1.0 - lam_c)) ** 4 / kappa < tolerance:
+                converged = True  # the next decrement is below the tolerance (Thm 4.1.14)
+                break
+        _combine(base_p, theta, dp, blocks, mu_p)  # the returned χ² is evaluated at θ̂ in full
+        _combine(base_z, theta, dz, dense_z, mu_z)
+        out_chi2[i] = _objective(mu_p, mu_z, theta, n, starts, values, const, inv_var, centre)
+        for k in range(p):
+            out_theta[i, k] = theta[k]
+        out_converged[i] = converged
+
+
+@njit(cache=True, fastmath=_FAST)
+def _slope(t, n, mu_p, dmu_p, total_dmu, theta, step, inv_var, centre):
+    """φ'(t), φ''(t) of φ(t) = f(θ + t·step): 2 ΣΔμ − 2 Σ n Δμ/(μ + tΔμ) + pulls."""
+    d1, d2 = 0.0, 0.0
+    for b in range(mu_p.size):
+        q = dmu_p[b] / (mu_p[b] + t * dmu_p[b])
+        nq = n[b] * q
+        d1 += nq
+        d2 += nq * q
+    p1, p2 = 0.0, 0.0
+    for k in range(theta.size):
+        p1 += inv_var[k] * (theta[k] + t * step[k] - centre[k]) * step[k]
+        p2 += inv_var[k] * step[k] * step[k]
+    return 2.0 * (total_dmu - d1 + p1), 2.0 * (d2 + p2)
+
+
+@njit(cache=True)
+def _line_search(n, mu_p, dmu_p, total_dmu, theta, step, inv_var, centre, t_max):
+    """Step fraction t ∈ (0, t_max] near the minimum of the convex φ(t) = f(θ + t·step)
+    (φ'(0) < 0: a Newton direction): t_max if φ still falls there, else the root of φ' by
+    Newton's method from t_max, safeguarded by bisection, to 1e-3 relative (any t ≤ t* lowers
+    f; the next Newton step corrects the rest). No logarithm is needed."""
+    lo, hi, t = 0.0, t_max, t_max
+    d1, d2 = _slope(t, n, mu_p, dmu_p, total_dmu, theta, step, inv_var, centre)
+    if d1 <= 0.0:
+        return t_max
+    for _ in range(60):
+        t_new = t - d1 / d2 if d2 > 0.0 else 0.5 * (lo + hi)
+        if not (lo < t_new < hi):
+            t_new = 0.5 * (lo + hi)
+        done = abs(t_new - t) <= 1e-3 * t_new
+        t = t_new
+        if done:
+            break
+        d1, d2 = _slope(t, n, mu_p, dmu_p, total_dmu, theta, step, inv_var, centre)
+        if d1 < 0.0:
+            lo = t
+        else:
+            hi = t
+    return t
