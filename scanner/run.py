@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from itertools import islice
 from typing import TextIO
 
+from nubound.physics.compiled import compile_kernels
 from nubound.scanner.catalogue import PhysicsRegistry, default_registry
 from nubound.scanner.evaluate import evaluate
 from nubound.scanner.plan import Block, plan_blocks
@@ -158,6 +159,11 @@ def run_scan(spec: ScanSpec, client, *, url: str | None = None,
 
     t0 = time.perf_counter()
     url, store_id = prepare_store(spec, url=url, registry=registry)
+    # numba kernels: compiled here once, not in every worker at the same time
+    seconds = compile_kernels() if registry is None else 0.0
+    if progress is not None and seconds > 2.0:
+        print(f"nubound scan: compiled the profile kernels in {seconds:.0f} s (numba; cached "
+              "for later runs)", file=progress, flush=True)
     link = getattr(client, "dashboard_link", None)
     if progress is not None:
         print(f"nubound scan: dashboard {link}", file=progress, flush=True)

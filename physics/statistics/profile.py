@@ -107,8 +107,9 @@ def profile_linear_poisson(
     batch = np.broadcast_shapes(base.shape[:-1], d.shape[:-2], s.shape[:-1])
     size = int(np.prod(batch))
 
-    def points(x, tail):
-        return np.ascontiguousarray(np.broadcast_to(x, batch + tail).reshape((size,) + tail))
+    def points(x, tail):  # (size, *tail), C-contiguous and writable: one numba signature
+        x = x if x.shape == batch + tail else np.broadcast_to(x, batch + tail)
+        return np.require(x.reshape((size,) + tail), requirements=["C", "W"])
 
     theta0 = centre if start is None else np.asarray(start, dtype=float)
     base, d = points(base, (n_bins,)), points(d, (n_var, n_bins))
@@ -121,7 +122,7 @@ def profile_linear_poisson(
     newton_block(
         layout.counts, layout.pos, layout.zero, layout.starts, layout.values, layout.const,
         layout.kappa, layout.blocks, base, d, s, *layout.split(scaled),
-        *layout.split(shared), inv_var, np.ascontiguousarray(centre), points(theta0, (n_par,)),
+        *layout.split(shared), inv_var, np.array(centre), points(theta0, (n_par,)),
         max_iterations, tolerance, chi2, theta, converged,
     )
     return ProfileResult(
