@@ -31,8 +31,10 @@ test: venv
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
+# one core (one BLAS thread); -s shows the rates and ratios each module prints
 bench: venv
-	$(BIN)/python -m pytest benchmarks --benchmark-only -q
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest benchmarks \
+		-o python_files='bench_*.py' --benchmark-only -q -s
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -1,11 +1,11 @@
 """Batched profiled χ² of COHERENT CsI and Ar: ``profile_linear_poisson`` vs a reference.
 
 Run: ``OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 .venv/bin/python -m pytest
-benchmarks/bench_profile.py --benchmark-only -s``. The reference is the previous algorithm,
-kept here as a plain implementation: every direction stored per point (N, P, B), gradient
-and Hessian by stacked matrix products of tiny matrices, one LAPACK solve per point and
-two χ² evaluations (logarithm of every bin) per Newton step. Both run in the same process
-on the same random signals (tests/physics/test_coherent_*_profile.py); the benchmarks
+benchmarks/bench_profile.py --benchmark-only -s``. The reference is the first batched
+numpy algorithm, kept here as a plain implementation: every direction stored per point
+(N, P, B), gradient and Hessian by stacked matrix products of tiny matrices, one LAPACK solve
+per point and two χ² evaluations (logarithm of every bin) per Newton step. Both run in the
+same process on the same random signals (tests/physics/test_coherent_*_profile.py); the benchmarks
 assert they find the same minima, report evaluations per second per core in
 ``extra_info`` and print the speed-up. Target (issue 9): ≥ 1e5 evaluations per second per
 core.
