@@ -35,6 +35,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from nubound.physics.statistics.compiled_linalg import cholesky_solve, dot
+
 _FAST = {"reassoc", "contract"}  # lets LLVM vectorise the sums over bins (no nnan/ninf)
 _OPTS = {"cache": True, "error_model": "numpy"}  # x/0 gives inf, not ZeroDivisionError
 _TOL = 1e-6  # χ² units: the tests ask 1e-3
@@ -42,14 +44,6 @@ _MAX_ITER = 60
 _RIDGE = 1e-12  # relative to the largest diagonal entry of JᵀJ
 _RUNNING_PRODUCT_Z = 36.0
 _E, _ISG, _RATE_W, _KAPPA_W, _D2SQ = range(5)
-
-
-@njit(fastmath=_FAST, **_OPTS)
-def _dot(x, y):
-    acc = 0.0
-    for i in range(x.size):
-        acc += x[i] * y[i]
-    return acc
 
 
 @njit(**_OPTS)
@@ -129,42 +123,9 @@ def _jacobian(theta, sw, grid, g1, g2, ex, jac):
 def _normal_equations(jac, gram, grad):
     """JᵀJ (7, 7) and Jᵀr (7,) from jac (8, n_bins) of ``_jacobian``."""
     for k in range(7):
-        grad[k] = _dot(jac[k], jac[7])
+        grad[k] = dot(jac[k], jac[7])
         for j in range(k, 7):
-            gram[k, j] = gram[j, k] = _dot(jac[k], jac[j])
-
-
-@njit(**_OPTS)
-def _cholesky_solve(mat, rhs, out):
-    """out = mat⁻¹ rhs for the symmetric positive (semi)definite 7×7 damped Gauss–Newton matrix
-    by Cholesky (Golub & Van Loan, *Matrix Computations* (2013) Alg. 4.2.1); a direction whose
-    pivot is not positive gets a zero step. The lower triangle of mat is overwritten."""
-    n = rhs.size
-    for k in range(n):
-        d = mat[k, k]
-        for j in range(k):
-            d -= mat[k, j] * mat[k, j]
-        if d > 0.0:
-            d = np.sqrt(d)
-            mat[k, k] = d
-            for i in range(k + 1, n):
-                acc = mat[i, k]
-                for j in range(k):
-                    acc -= mat[i, j] * mat[k, j]
-                mat[i, k] = acc / d
-        else:
-            for i in range(k, n):
-                mat[i, k] = 0.0
-    for k in range(n):  # L y = rhs
-        acc = rhs[k]
-        for j in range(k):
-            acc -= mat[k, j] * out[j]
-        out[k] = acc / mat[k, k] if mat[k, k] > 0.0 else 0.0
-    for k in range(n - 1, -1, -1):  # Lᵀ out = y
-        acc = out[k]
-        for j in range(k + 1, n):
-            acc -= mat[j, k] * out[j]
-        out[k] = acc / mat[k, k] if mat[k, k] > 0.0 else 0.0
+            gram[k, j] = gram[j, k] = dot(jac[k], jac[j])
 
 
 @njit(**_OPTS)
@@ -181,7 +142,7 @@ def _fit(sw, start, grid, lower, upper, l2_centre_keV, l2_height, pull_w, theta,
     _shapes(theta, grid, l2_centre_keV, l2_height, g1, g2, ex)
     _jacobian(theta, sw, grid, g1, g2, ex, jac)
     _normal_equations(jac, gram, grad)
-    chi2 = _dot(jac[7], jac[7]) + pull_w * (theta[6] - 1.0) ** 2
+    chi2 = dot(jac[7], jac[7]) + pull_w * (theta[6] - 1.0) ** 2
     lam = 0.0
     last_gain = np.inf
     for _ in range(_MAX_ITER):
@@ -206,7 +167,7 @@ def _fit(sw, start, grid, lower, upper, l2_centre_keV, l2_height, pull_w, theta,
                     mat[k, j] = 0.0
                     mat[j, k] = 0.0
                 mat[k, k] = 1.0
-        _cholesky_solve(mat, rhs, step)
+        cholesky_solve(mat, rhs, step)
         predicted = 0.0
         for k in range(7):
             predicted += step[k] * rhs[k]
@@ -239,6 +200,13 @@ def _fit(sw, start, grid, lower, upper, l2_centre_keV, l2_height, pull_w, theta,
 
 
 @njit(**_OPTS)
+def _weighted(signal, inv_sigma, out):
+    """out = S/σ (the fit works in units of the released errors)."""
+    for i in range(out.size):
+        out[i] = signal[i] * inv_sigma[i]
+
+
+@njit(**_OPTS)
 def fit_block(signal, start, grid, lower, upper, l2_centre_keV, l2_height, pull_sigma,
               chi2_out, theta_out):
     """Profile each signal from its own start: signal (N, n_bins) in counts/(10 eV·day),
@@ -252,8 +220,7 @@ def fit_block(signal, start, grid, lower, upper, l2_centre_keV, l2_height, pull_
     small = np.empty((3, 7, 7))
     sw = np.empty(nb)
     for n in range(signal.shape[0]):
-        for i in range(nb):
-            sw[i] = signal[n, i] * grid[_ISG, i]
+        _weighted(signal[n], grid[_ISG], sw)
         chi2_out[n] = _fit(sw, start[n], grid, lower, upper, l2_centre_keV, l2_height, pull_w,
                            theta_out[n], work, jac, small)
 
@@ -280,13 +247,12 @@ def profile_block(signal, theta_bg, response, residual_bg, chi2_bg, grid, lower,
     start = np.empty(7)
     theta_2 = np.empty(7)
     for n in range(signal.shape[0]):
-        for i in range(nb):
-            sw[i] = signal[n, i] * grid[_ISG, i]
+        _weighted(signal[n], grid[_ISG], sw)
         for k in range(7):
-            start[k] = theta_bg[k] + _dot(response[k], sw)
+            start[k] = theta_bg[k] + dot(response[k], sw)
         chi2 = _fit(sw, start, grid, lower, upper, l2_centre_keV, l2_height, pull_w,
                     theta_out[n], work, jac, small)
-        chi2_at_bg = chi2_bg - 2.0 * _dot(sw, residual_bg) + _dot(sw, sw)
+        chi2_at_bg = chi2_bg - 2.0 * dot(sw, residual_bg) + dot(sw, sw)
         if chi2 > chi2_at_bg + _TOL:
             chi2_2 = _fit(sw, theta_bg, grid, lower, upper, l2_centre_keV, l2_height, pull_w,
                           theta_2, work, jac, small)
@@ -307,7 +273,6 @@ def jacobian_block(signal, theta, grid, l2_centre_keV, l2_height, out):
     work = np.empty((3, nb))
     sw = np.empty(nb)
     for n in range(signal.shape[0]):
-        for i in range(nb):
-            sw[i] = signal[n, i] * grid[_ISG, i]
+        _weighted(signal[n], grid[_ISG], sw)
         _shapes(theta[n], grid, l2_centre_keV, l2_height, work[0], work[1], work[2])
         _jacobian(theta[n], sw, grid, work[0], work[1], work[2], out[n])

@@ -25,19 +25,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from nubound.physics.statistics.compiled_linalg import cholesky_solve, dot
+
 _FAST = {"reassoc", "contract"}  # lets LLVM vectorise the sums over bins (no nnan/ninf)
 _RIDGE = 1e-12
 _PRODUCT_RANGE = (1e-280, 1e280)
-
-
-@njit(cache=True, fastmath=_FAST)
-def _dot(x, y, lo, hi):
-    """Σ_{lo ≤ b < hi} x_b y_b (on slices: loops from 0 vectorise, loops from lo do not)."""
-    xs, ys = x[lo:hi], y[lo:hi]
-    acc = 0.0
-    for b in range(xs.size):
-        acc += xs[b] * ys[b]
-    return acc
 
 
 @njit(cache=True)
@@ -58,38 +50,6 @@ def _sum_n_log(x, starts, values, n):
             for b in range(lo, hi):
                 out += n[b] * np.log(x[b])
     return out
-
-
-@njit(cache=True)
-def _cholesky_solve(h, g, x):
-    """x = −H⁻¹ g by Cholesky of H + ridge (1e-12 × max diagonal): a flat direction (zero
-    signal with a free normalisation) gets a zero step. H is overwritten."""
-    p = g.size
-    big = 1.0
-    for i in range(p):
-        big = max(big, abs(h[i, i]))
-    ridge = _RIDGE * big
-    for j in range(p):
-        d = h[j, j] + ridge
-        for k in range(j):
-            d -= h[j, k] * h[j, k]
-        d = np.sqrt(max(d, ridge))
-        h[j, j] = d
-        for i in range(j + 1, p):
-            v = h[i, j]
-            for k in range(j):
-                v -= h[i, k] * h[j, k]
-            h[i, j] = v / d
-    for i in range(p):  # L y = −g
-        v = -g[i]
-        for k in range(i):
-            v -= h[i, k] * x[k]
-        x[i] = v / h[i, i]
-    for i in range(p - 1, -1, -1):  # Lᵀ x = y
-        v = x[i]
-        for k in range(i + 1, p):
-            v -= h[k, i] * x[k]
-        x[i] = v / h[i, i]
 
 
 @njit(cache=True, fastmath=_FAST)
@@ -216,12 +176,12 @@ def _gradient_hessian(n, mu_p, dp, blocks, zsum, theta, inv_var, centre, w, wd, 
         for u in range(active.size):
             a = active[u]
             row = dp[a]
-            grad[a] += 2.0 * _dot(row, resid, lo, hi)
+            grad[a] += 2.0 * dot(row[lo:hi], resid[lo:hi])
             wb, rb, out = w[lo:hi], row[lo:hi], wd[lo:hi]
             for b in range(out.size):
                 out[b] = wb[b] * rb[b]
             for v in range(u, active.size):
-                hess[a, active[v]] += 2.0 * _dot(wd, dp[active[v]], lo, hi)
+                hess[a, active[v]] += 2.0 * dot(wd[lo:hi], dp[active[v], lo:hi])
     for k in range(p):
         for q in range(k + 1, p):
             hess[q, k] = hess[k, q]
@@ -257,7 +217,7 @@ def newton_block(n, pos, zero, starts, values, const, kappa, blocks, base, var, 
     trial_p, trial_z = np.empty(bp), np.empty(bz)
     w, wd, resid = np.empty(bp), np.empty(bp), np.empty(bp)
     dense_z = (np.array([0, bz]), np.array([0, p]), np.arange(p))  # one block, all rows
-    theta, grad, step = np.empty(p), np.empty(p), np.empty(p)
+    theta, grad, rhs, step = np.empty(p), np.empty(p), np.empty(p), np.empty(p)
     hess = np.empty((p, p))
     for i in range(n_points):
         _fill(i, pos, zero, base, var, scale, scaled_p, scaled_z, blocks, dp, dz, base_p,
@@ -275,8 +235,12 @@ def newton_block(n, pos, zero, starts, values, const, kappa, blocks, base, var, 
         for _ in range(max_iterations):
             _gradient_hessian(n, mu_p, dp, blocks, zsum, theta, inv_var, centre, w, wd, resid,
                               grad, hess)
-            _cholesky_solve(hess, grad, step)
-            decrement = -_dot(grad, step, 0, p)
+            ridge = _RIDGE * max(1.0, np.abs(np.diag(hess)).max())  # flat direction: 0 step
+            for k in range(p):
+                hess[k, k] += ridge
+                rhs[k] = -grad[k]
+            cholesky_solve(hess, rhs, step)
+            decrement = -dot(grad, step)
             lam = np.sqrt(max(decrement * kappa / 2.0, 0.0))
             if decrement < tolerance:
                 for k in range(p):
