@@ -34,7 +34,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from nubound.physics.experiments import coherent_ar_release as rel
-from nubound.physics.statistics.profile import ProfileResult, profile_linear_poisson
+from nubound.physics.statistics.profile import (
+    LinearResponse,
+    ProfileResult,
+    linear_response,
+    profile_linear_poisson,
+)
 
 NUISANCES = (
     "signal_norm", "cevns_f90", "cevns_timing_mean", "prompt_brn_norm", "delayed_brn_norm",
@@ -102,19 +107,27 @@ def signal_shape_ratios() -> NDArray:
     return out
 
 
-def profile(observed: NDArray, signal: NDArray) -> ProfileResult:
-    """Profile all nine nuisances for signals (m, 960).
+def profile(observed: NDArray, signal: NDArray, start: NDArray | None = None) -> ProfileResult:
+    """Profile all nine nuisances for signals (m, 960), from ``start`` (m, 9) if given.
 
     Directions 0–2 are the signal times fixed per-bin factors (``signal_shape_ratios``:
-    "scaled" directions), 3–8 are the same for every signal ("shared"); both kinds let
-    ``profile_linear_poisson`` assemble the Newton equations as matrix products over the
-    whole batch. Bins with n = 0 (153 of the release's 960) enter the χ² linearly (2μ).
+    "scaled" directions), 3–8 are the same for every signal ("shared"), so the profile never
+    stores a direction per signal. Bins with n = 0 (153 of the release's 960) enter the χ²
+    linearly (2μ).
     """
     signal = np.asarray(signal, dtype=float)
     return profile_linear_poisson(
         np.asarray(observed, dtype=float), background_total() + signal, None,
         np.ones(len(NUISANCES)), scaled_directions=signal_shape_ratios(), scale=signal,
-        shared_directions=background_directions(),
+        shared_directions=background_directions(), start=start,
+    )
+
+
+def response(observed: NDArray, signal: NDArray) -> LinearResponse:
+    """θ̂ near the reference ``signal`` (960,) to first order in the signal: profile starts."""
+    return linear_response(
+        np.asarray(observed, dtype=float), background_total(), signal, np.ones(len(NUISANCES)),
+        scaled_directions=signal_shape_ratios(), shared_directions=background_directions(),
     )
 
 

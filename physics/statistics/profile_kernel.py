@@ -235,9 +235,11 @@ def newton_block(n, pos, zero, starts, values, const, kappa, blocks, base, var, 
         for _ in range(max_iterations):
             _gradient_hessian(n, mu_p, dp, blocks, zsum, theta, inv_var, centre, w, wd, resid,
                               grad, hess)
-            ridge = _RIDGE * max(1.0, np.abs(np.diag(hess)).max())  # flat direction: 0 step
+            big = 1.0
             for k in range(p):
-                hess[k, k] += ridge
+                big = max(big, hess[k, k])
+            for k in range(p):
+                hess[k, k] += _RIDGE * big  # a flat direction gets a zero step
                 rhs[k] = -grad[k]
             cholesky_solve(hess, rhs, step)
             decrement = -dot(grad, step)

@@ -5,7 +5,7 @@ import pytest
 from iminuit import Minuit
 
 from nubound.physics.statistics.poisson import poisson_chi2
-from nubound.physics.statistics.profile import profile_linear_poisson
+from nubound.physics.statistics.profile import linear_response, profile_linear_poisson
 
 
 def test_single_free_normalisation_has_closed_form():
@@ -156,3 +156,28 @@ def test_equal_counts_share_logarithms_also_for_extreme_expectations():
     mu = base + res.theta * shape
     expected = poisson_chi2(n, mu) + (res.theta[:, 0] / 1e-3) ** 2
     np.testing.assert_allclose(res.chi2, expected, rtol=1e-12)
+
+
+def test_linear_response_is_the_derivative_of_the_profile():
+    # implicit-function derivative dθ̂/ds against central finite differences of θ̂(s)
+    n, base, s, scaled, shared, sigma = _structured_problem(3, 11)
+    background = shared[:2].sum(0)
+    resp = linear_response(n, background, s[1], sigma, scaled_directions=scaled,
+                           shared_directions=shared)
+
+    def theta(signal):
+        return profile_linear_poisson(n, background + signal, None, sigma,
+                                      scaled_directions=scaled, scale=signal,
+                                      shared_directions=shared).theta
+
+    delta = np.random.default_rng(2).uniform(-0.5, 0.5, s.shape[1]) * s[1]
+    eps = 1e-4
+    numeric = (theta(s[1] + eps * delta) - theta(s[1] - eps * delta)) / (2 * eps)
+    np.testing.assert_allclose(resp.gain @ delta, numeric, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(resp.theta, theta(s[1]), rtol=0, atol=1e-12)
+    # a start from the response gives the same minimum as the default start
+    a = profile_linear_poisson(n, base, None, sigma, scaled_directions=scaled, scale=s,
+                               shared_directions=shared, start=resp.start(s))
+    b = profile_linear_poisson(n, base, None, sigma, scaled_directions=scaled, scale=s,
+                               shared_directions=shared)
+    np.testing.assert_allclose(a.chi2, b.chi2, rtol=0, atol=1e-8)
