@@ -76,9 +76,9 @@ def profile_linear_poisson(
     prior_centre : (n_par,), optional
         Centres of the pulls (default 0).
     start : (..., n_par), optional
-        Starting point (default: the pull centres; if μ ≤ 0 there somewhere, also the pull
-        centres); any start converges to the same minimum (convex objective), a good one in
-        fewer steps.
+        Starting point (default, and instead of a start where some μ ≤ 0: the pull
+        centres); any start converges to the same minimum (convex objective), a good one
+        (e.g. ``LinearResponse.start``) in fewer steps.
 
     Parameter order: the ``n_varying`` parameters of ``directions``, then the ``n_scaled``
     ones, then the ``n_shared`` ones. Passing a direction as shared or scaled instead of
