@@ -159,11 +159,6 @@ def run_scan(spec: ScanSpec, client, *, url: str | None = None,
 
     t0 = time.perf_counter()
     url, store_id = prepare_store(spec, url=url, registry=registry)
-    # numba kernels: compiled here once, not in every worker at the same time
-    seconds = compile_kernels() if registry is None else 0.0
-    if progress is not None and seconds > 2.0:
-        print(f"nubound scan: compiled the profile kernels in {seconds:.0f} s (numba; cached "
-              "for later runs)", file=progress, flush=True)
     link = getattr(client, "dashboard_link", None)
     if progress is not None:
         print(f"nubound scan: dashboard {link}", file=progress, flush=True)
@@ -171,6 +166,11 @@ def run_scan(spec: ScanSpec, client, *, url: str | None = None,
                     last_run_utc=datetime.now(UTC).isoformat(timespec="seconds"))
     done = st.done_map(url)
     total, before = int(done.size), int(done.sum())
+    # numba kernels: compiled here once, not in every worker at the same time
+    seconds = compile_kernels() if registry is None and before < total else 0.0
+    if progress is not None and seconds > 2.0:
+        print(f"nubound scan: compiled the profile kernels in {seconds:.0f} s (numba; cached "
+              "for later runs)", file=progress, flush=True)
     todo = plan_blocks(spec.shape, spec.chunks, done)
     if max_in_flight is None:
         max_in_flight = max(4, 2 * sum(client.nthreads().values()))
