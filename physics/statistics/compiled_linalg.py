@@ -48,3 +48,23 @@ def cholesky_solve(mat, rhs, out):
         for j in range(k + 1, n):
             acc -= mat[j, k] * out[j]
         out[k] = acc / mat[k, k] if mat[k, k] > 0.0 else 0.0
+
+
+@njit(cache=True)
+def solve_equilibrated(mat, rhs, out, scale, ridge):
+    """out = mat⁻¹ rhs after scaling mat to a unit diagonal (Jacobi equilibration: the
+    directions of a profile can differ in scale by 10¹⁰ and more, e.g. a huge signal's
+    normalisation next to a background shape), with ``ridge`` added to that unit diagonal; a
+    direction with a zero diagonal gets a zero component. ``mat`` is overwritten; ``scale``
+    is workspace of size n."""
+    n = rhs.size
+    for k in range(n):
+        scale[k] = 1.0 / np.sqrt(mat[k, k]) if mat[k, k] > 0.0 else 0.0
+    for i in range(n):
+        for j in range(n):
+            mat[i, j] *= scale[i] * scale[j]
+        mat[i, i] += ridge
+        out[i] = rhs[i] * scale[i]
+    cholesky_solve(mat, out.copy(), out)
+    for k in range(n):
+        out[k] *= scale[k]

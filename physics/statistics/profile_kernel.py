@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from nubound.physics.statistics.compiled_linalg import cholesky_solve, dot
+from nubound.physics.statistics.compiled_linalg import dot, solve_equilibrated
 
 _FAST = {"reassoc", "contract"}  # lets LLVM vectorise the sums over bins (no nnan/ninf)
 _RIDGE = 1e-12
@@ -217,7 +217,7 @@ def newton_block(n, pos, zero, starts, values, const, kappa, blocks, base, var, 
     trial_p, trial_z = np.empty(bp), np.empty(bz)
     w, wd, resid = np.empty(bp), np.empty(bp), np.empty(bp)
     dense_z = (np.array([0, bz]), np.array([0, p]), np.arange(p))  # one block, all rows
-    theta, grad, rhs, step = np.empty(p), np.empty(p), np.empty(p), np.empty(p)
+    theta, grad, rhs, step, work = np.empty(p), np.empty(p), np.empty(p), np.empty(p), np.empty(p)
     hess = np.empty((p, p))
     for i in range(n_points):
         _fill(i, pos, zero, base, var, scale, scaled_p, scaled_z, blocks, dp, dz, base_p,
@@ -235,13 +235,9 @@ def newton_block(n, pos, zero, starts, values, const, kappa, blocks, base, var, 
         for _ in range(max_iterations):
             _gradient_hessian(n, mu_p, dp, blocks, zsum, theta, inv_var, centre, w, wd, resid,
                               grad, hess)
-            big = 1.0
             for k in range(p):
-                big = max(big, hess[k, k])
-            for k in range(p):
-                hess[k, k] += _RIDGE * big  # a flat direction gets a zero step
                 rhs[k] = -grad[k]
-            cholesky_solve(hess, rhs, step)
+            solve_equilibrated(hess, rhs, step, work, _RIDGE)  # flat direction: zero step
             decrement = -dot(grad, step)
             lam = np.sqrt(max(decrement * kappa / 2.0, 0.0))
             if decrement < tolerance:

@@ -91,3 +91,14 @@ def test_asimov_at_truth_gives_zero(ar: CoherentAr):
     res = lik.profile(asimov, sm[None])
     assert res.chi2[0] == pytest.approx(0.0, abs=1e-8)
     np.testing.assert_allclose(res.theta[0], 0.0, atol=1e-5)
+
+
+def test_far_excluded_signals_converge_to_the_minimum(ar: CoherentAr):
+    # signals 1e3–1e7 × SM (large couplings of a mediator scan): the nuisances' Hessian spans
+    # 10¹⁰ and more in scale; the profile must still reach Migrad's minimum and say converged
+    sm = ar.sm_signal()
+    signals = np.stack([1e3 * sm, 1e5 * sm, 1e7 * sm * np.linspace(0.5, 1.5, sm.size)])
+    res = ar.profile(signals)
+    assert res.converged.all()
+    truth = np.array([minuit_chi2(ar.observed, s) for s in signals])
+    np.testing.assert_allclose(res.chi2, truth, rtol=0, atol=1e-3)
