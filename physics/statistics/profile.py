@@ -145,7 +145,8 @@ class LinearResponse:
 
     def start(self, signal: NDArray) -> NDArray:
         """Predicted θ̂ for signals (..., n_bins) → (..., n_par)."""
-        return self.theta + (np.asarray(signal, dtype=float) - self.signal) @ self.gain.T
+        offset = self.theta - self.gain @ self.signal  # (no (..., n_bins) temporary)
+        return np.asarray(signal, dtype=float) @ self.gain.T + offset
 
 
 def linear_response(
