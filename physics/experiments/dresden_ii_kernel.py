@@ -40,6 +40,7 @@ from nubound.physics.statistics.compiled_linalg import cholesky_solve, dot
 _FAST = {"reassoc", "contract"}  # lets LLVM vectorise the sums over bins (no nnan/ninf)
 _OPTS = {"cache": True, "error_model": "numpy"}  # x/0 gives inf, not ZeroDivisionError
 _TOL = 1e-6  # χ² units: the tests ask 1e-3
+_REL_TOL = 1e-9  # plus this × χ²: a far-excluded fit (χ² ≫ 10⁶) need not crawl to 10⁻⁶
 _MAX_ITER = 1000  # LM can crawl along the flat–exponential valley (A, B, C for small C)
 _RIDGE = 1e-12  # relative to the largest diagonal entry of JᵀJ
 _RUNNING_PRODUCT_Z = 36.0
@@ -171,7 +172,7 @@ def _fit(sw, start, grid, lower, upper, l2_centre_keV, l2_height, pull_w, theta,
         predicted = 0.0
         for k in range(7):
             predicted += step[k] * rhs[k]
-        if predicted < _TOL:
+        if predicted < _TOL + _REL_TOL * chi2:
             break
         for k in range(7):
             trial[k] = min(max(theta[k] + step[k], lower[k]), upper[k])
@@ -191,7 +192,7 @@ def _fit(sw, start, grid, lower, upper, l2_centre_keV, l2_height, pull_w, theta,
             rho = min(gain / last_gain, 0.5)
             remaining = gain * rho / (1.0 - rho)
         last_gain = gain
-        if remaining < _TOL or lam > 1e8:
+        if remaining < _TOL + _REL_TOL * chi2 or lam > 1e8:
             break
         if better:  # the shapes in work hold the accepted trial point
             _jacobian(theta, sw, grid, g1, g2, ex, jac)
