@@ -170,7 +170,8 @@ class CoherentAr(Experiment):
         s = self.check_signal(signal)
         batch = s.shape[:-1]
         flat = s.reshape(-1, self.n_bins)
-        res = lik.profile(self.observed, flat, self._response.start(flat))
+        start = lik.profile_start(self.observed, flat, self._response)
+        res = lik.profile(self.observed, flat, start)
         return ProfileResult(
             chi2=res.chi2.reshape(batch),
             theta=res.theta.reshape(batch + (len(lik.NUISANCES),)),

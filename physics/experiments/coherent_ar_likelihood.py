@@ -131,6 +131,22 @@ def response(observed: NDArray, signal: NDArray) -> LinearResponse:
     )
 
 
+def profile_start(observed: NDArray, signal: NDArray, response: LinearResponse) -> NDArray:
+    """Starts for ``profile`` (m, 9): the linear response near the SM; where it would flip the
+    signal's sign (1 + σ_s θ_0 ≤ 0: signals far beyond the SM, e.g. excluded couplings), the
+    signal normalisation that scales the signal to the observed excess over the background,
+    other nuisances nominal. Any start gives the same minimum; these save Newton steps."""
+    start = response.start(signal)
+    far = 1.0 + SIGNAL_NORM_UNCERTAINTY * start[:, 0] <= 0.0
+    if far.any():
+        excess = float(np.sum(observed) - background_total().sum())
+        total = np.maximum(signal[far].sum(axis=-1), np.finfo(float).tiny)
+        scale = np.maximum(excess / total, 1e-6)
+        start[far] = 0.0
+        start[far, 0] = (scale - 1.0) / SIGNAL_NORM_UNCERTAINTY
+    return start
+
+
 def expected_counts(signal: NDArray, theta: NDArray) -> NDArray:
     """μ(θ) for one signal (960,) and nuisances (9,) — the model the profile minimises."""
     dirs = np.concatenate([signal[None] * signal_shape_ratios(), background_directions()])

@@ -102,3 +102,18 @@ def test_far_excluded_signals_converge_to_the_minimum(ar: CoherentAr):
     assert res.converged.all()
     truth = np.array([minuit_chi2(ar.observed, s) for s in signals])
     np.testing.assert_allclose(res.chi2, truth, rtol=0, atol=1e-3)
+
+
+def test_start_of_a_far_signal_matches_the_observed_total(ar: CoherentAr):
+    # the linear response would flip a 1e4 × SM signal's sign; the start scales it instead so
+    # that the expected total equals the observed one, inside the domain μ > 0
+    sm = ar.sm_signal()
+    signals = np.stack([sm, 1e4 * sm])
+    linear = ar._response.start(signals)
+    assert 1.0 + lik.SIGNAL_NORM_UNCERTAINTY * linear[1, 0] < 0.0
+    start = lik.profile_start(ar.observed, signals, ar._response)
+    np.testing.assert_allclose(start[0], linear[0])
+    np.testing.assert_array_equal(start[1, 1:], 0.0)
+    mu = lik.expected_counts(signals[1], start[1])
+    assert mu.sum() == pytest.approx(ar.observed.sum(), rel=1e-9)
+    assert np.all(mu[ar.observed > 0] > 0)
