@@ -60,3 +60,12 @@ def form_factor(name: str, q_MeV: ArrayLike, A: float, **options: float) -> NDAr
     from nubound.physics.errors import PhysicsInputError
 
     raise PhysicsInputError(f"unknown form factor '{name}'; allowed: {', '.join(FORM_FACTORS)}")
+
+
+def recoil_form_factor(
+    name: str, recoil_energy_MeV: ArrayLike, nucleus_mass_MeV: float, A: float,
+    options: dict | None = None,
+) -> NDArray:
+    """F(q) at the momentum transfer of a nuclear recoil of kinetic energy T (q² = 2 M T)."""
+    q = momentum_transfer_MeV(recoil_energy_MeV, nucleus_mass_MeV)
+    return form_factor(name, q, A, **(options or {}))

@@ -19,16 +19,15 @@ from nubound.physics import units
 from nubound.physics.cross_sections.cevns import weak_charge
 from nubound.physics.cross_sections.nu_e import electron_couplings
 from nubound.physics.experiments.base import Channel
-from nubound.physics.form_factors import form_factor, momentum_transfer_MeV
+from nubound.physics.form_factors import recoil_form_factor
 
 
 def nuclear_form_factor_sq(channel: Channel) -> NDArray:
     """F²(q(T)) on the channel's grid, with the form factor named in ``channel.meta``."""
     nuc = channel.particle
-    q = momentum_transfer_MeV(channel.recoil_energy_MeV, nuc.mass_MeV)
-    ff = form_factor(
-        channel.meta.get("form_factor", "helm"), q, nuc.A,
-        **channel.meta.get("form_factor_options", {}),
+    ff = recoil_form_factor(
+        channel.meta.get("form_factor", "helm"), channel.recoil_energy_MeV, nuc.mass_MeV, nuc.A,
+        channel.meta.get("form_factor_options"),
     )
     return ff**2
 

@@ -14,7 +14,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from nubound.physics import units
 from nubound.physics.cross_sections.kinematics import max_recoil_MeV
-from nubound.physics.form_factors import form_factor, momentum_transfer_MeV
+from nubound.physics.form_factors import recoil_form_factor
 from nubound.physics.nuclei import Nucleus
 
 
@@ -50,9 +50,8 @@ def magnetic_moment_nucleus_dsigma_dT_cm2_per_MeV(
     """dσ/dT per nucleus in cm²/MeV: the electron formula times Z² F²(q)."""
     e = np.asarray(neutrino_energy_MeV, dtype=float)
     t = np.asarray(recoil_energy_MeV, dtype=float)
-    ff = form_factor(
-        form_factor_name, momentum_transfer_MeV(t, nucleus.mass_MeV), nucleus.A,
-        **(form_factor_options or {}),
+    ff = recoil_form_factor(
+        form_factor_name, t, nucleus.mass_MeV, nucleus.A, form_factor_options
     )
     mu = np.asarray(mu_bohr, dtype=float)
     return (

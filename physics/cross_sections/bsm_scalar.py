@@ -16,7 +16,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from nubound.physics import units
 from nubound.physics.cross_sections.kinematics import max_recoil_MeV
-from nubound.physics.form_factors import form_factor, momentum_transfer_MeV
+from nubound.physics.form_factors import recoil_form_factor
 from nubound.physics.nuclei import Nucleus
 
 # Scalar charge per proton and per neutron (Cerdeño et al. 2016, below Eq. (2.12)).
@@ -43,9 +43,7 @@ def scalar_nucleus_dsigma_dT_cm2_per_MeV(
     e = np.asarray(neutrino_energy_MeV, dtype=float)
     t = np.asarray(recoil_energy_MeV, dtype=float)
     m = nucleus.mass_MeV
-    ff = form_factor(
-        form_factor_name, momentum_transfer_MeV(t, m), nucleus.A, **(form_factor_options or {})
-    )
+    ff = recoil_form_factor(form_factor_name, t, m, nucleus.A, form_factor_options)
     g4 = np.asarray(coupling, dtype=float) ** 4
     qs = scalar_charge(nucleus.Z, nucleus.N)
     propagator = 1.0 / (2.0 * m * t + np.asarray(mass_MeV, dtype=float) ** 2)

@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from nubound.physics import units
-from nubound.physics.form_factors import form_factor, momentum_transfer_MeV
+from nubound.physics.form_factors import recoil_form_factor
 from nubound.physics.nuclei import Nucleus
 
 # Radiatively corrected nucleon couplings (Erler & Su, Prog. Part. Nucl. Phys. 71 (2013) 119;
@@ -75,9 +75,8 @@ def cevns_dsigma_dT_cm2_per_MeV(
         else weak_charge_value
     )
     t = np.asarray(recoil_energy_MeV, dtype=float)
-    ff = form_factor(
-        form_factor_name, momentum_transfer_MeV(t, nucleus.mass_MeV), nucleus.A,
-        **(form_factor_options or {}),
+    ff = recoil_form_factor(
+        form_factor_name, t, nucleus.mass_MeV, nucleus.A, form_factor_options
     )
     kin = cevns_kinematic_factor(
         neutrino_energy_MeV, t, nucleus.mass_MeV, keep_recoil_term=keep_recoil_term

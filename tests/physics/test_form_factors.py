@@ -11,6 +11,7 @@ from nubound.physics.form_factors import (
     helm,
     klein_nystrand,
     momentum_transfer_MeV,
+    recoil_form_factor,
 )
 
 HBARC = units.hbar_c_MeV_fm
@@ -124,3 +125,12 @@ def test_momentum_transfer_nonrelativistic():
     assert momentum_transfer_MeV(t, m) == pytest.approx(
         exact, rel=t.max() / (4 * m) * 1.01, abs=0
     )
+
+
+def test_recoil_form_factor_uses_q_squared_2MT():
+    # q² = 2 M T (non-relativistic recoil); Ar-40-like mass, Klein–Nystrand with options
+    t_MeV, mass_MeV = np.array([1e-3, 2e-2]), 37_211.0
+    q = np.sqrt(2.0 * mass_MeV * t_MeV)
+    expected = klein_nystrand(q, 40, range_fm=0.6)
+    got = recoil_form_factor("klein_nystrand", t_MeV, mass_MeV, 40, {"range_fm": 0.6})
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
