@@ -112,10 +112,16 @@ def vector_charges(name: str) -> VectorCharges:
         ) from None
 
 
-def _propagator_over_gf(q2_MeV2: NDArray, mass_MeV: ArrayLike) -> NDArray:
-    """1 / (√2 G_F (q² + M²)), dimensionless."""
+def _coupling_shift(
+    interference: str, coupling: ArrayLike, target_charges: float, q2_MeV2: NDArray,
+    mass_MeV: ArrayLike,
+) -> NDArray:
+    """± g² Q_ν Q_target / (√2 G_F (q² + M²)), dimensionless: the Z′ term added to the SM
+    coupling (Q_V of the nucleus or g_V of the electron); ``target_charges`` = Q_ν Q_target."""
     m = np.asarray(mass_MeV, dtype=float)
-    return 1.0 / (math.sqrt(2.0) * units.fermi_constant_per_MeV2 * (q2_MeV2 + m**2))
+    g2 = np.asarray(coupling, dtype=float) ** 2
+    propagator = 1.0 / (math.sqrt(2.0) * units.fermi_constant_per_MeV2 * (q2_MeV2 + m**2))
+    return INTERFERENCE_SIGNS[interference] * g2 * target_charges * propagator
 
 
 def vector_nucleus_dsigma_dT_cm2_per_MeV(
@@ -133,13 +139,10 @@ def vector_nucleus_dsigma_dT_cm2_per_MeV(
     form_factor_options: dict | None = None,
 ) -> NDArray:
     """SM + Z′ CEvNS dσ/dT per nucleus in cm²/MeV (Q_V shifted, T-dependent)."""
-    sign = INTERFERENCE_SIGNS[interference]
     t = np.asarray(recoil_energy_MeV, dtype=float)
-    q2 = 2.0 * nucleus.mass_MeV * t
-    g2 = np.asarray(coupling, dtype=float) ** 2
-    shift = (
-        sign * g2 * charges.neutrino(flavour) * charges.nuclear(nucleus.Z, nucleus.N)
-        * _propagator_over_gf(q2, mass_MeV)
+    shift = _coupling_shift(
+        interference, coupling, charges.neutrino(flavour) * charges.nuclear(nucleus.Z, nucleus.N),
+        2.0 * nucleus.mass_MeV * t, mass_MeV,
     )
     qv = weak_charge(nucleus.Z, nucleus.N, sin2_theta_w) + shift
     return cevns_dsigma_dT_cm2_per_MeV(
@@ -161,12 +164,10 @@ def vector_electron_dsigma_dT_cm2_per_MeV(
     sin2_theta_w: float = units.sin2_theta_w,
 ) -> NDArray:
     """SM + Z′ ν–e dσ/dT_e per free electron in cm²/MeV (g_V shifted, T-dependent)."""
-    sign = INTERFERENCE_SIGNS[interference]
     t = np.asarray(recoil_energy_MeV, dtype=float)
-    g2 = np.asarray(coupling, dtype=float) ** 2
-    shift = (
-        sign * g2 * charges.neutrino(flavour) * charges.electron
-        * _propagator_over_gf(2.0 * units.electron_mass_MeV * t, mass_MeV)
+    shift = _coupling_shift(
+        interference, coupling, charges.neutrino(flavour) * charges.electron,
+        2.0 * units.electron_mass_MeV * t, mass_MeV,
     )
     g_v, g_a = electron_couplings(flavour, sin2_theta_w)
     return nu_e_dsigma_dT_cm2_per_MeV(
