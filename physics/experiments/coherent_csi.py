@@ -259,14 +259,8 @@ class CoherentCsI(Experiment):
             pe_prob = resp.pe_bin_probabilities(
                 resp.electron_equivalent_energy_keV(t, quenching), efficiency=self.efficiency
             )
-            emin = min_neutrino_energy_MeV(t, nuc.mass_MeV)
-            for comp, flavours in COMPONENTS.items():
-                out.append(Channel(
-                    name=f"cevns_{element}_{comp}", kind="nucleus", particle=nuc,
-                    flavours=flavours, recoil_energy_MeV=t,
-                    flux_moments=np.stack([sns_flux_moments(self.beam, f, emin) for f in flavours]),
-                    response=self._response(n_targets * w, pe_prob, comp), meta=dict(meta),
-                ))
+            out.extend(self._components(f"cevns_{element}", "nucleus", nuc, t, nuc.mass_MeV,
+                                        n_targets * w, pe_prob, meta))
         if self.include_electrons:
             out.extend(self._electron_channels(n_targets, meta))
         return tuple(out)
@@ -297,15 +291,23 @@ class CoherentCsI(Experiment):
             t, w = self.electron_recoil_grid(element)
             pe_prob = resp.pe_bin_probabilities(t * units.keV_per_MeV, efficiency=self.efficiency)
             weight = n_targets * w * effective_electron_count(element, t)
-            emin = min_neutrino_energy_MeV(t, units.electron_mass_MeV)
-            for comp, flavours in COMPONENTS.items():
-                out.append(Channel(
-                    name=f"electron_{element}_{comp}", kind="electron", particle=element,
-                    flavours=flavours, recoil_energy_MeV=t,
-                    flux_moments=np.stack([sns_flux_moments(self.beam, f, emin) for f in flavours]),
-                    response=self._response(weight, pe_prob, comp), meta=dict(meta),
-                ))
+            out.extend(self._components(f"electron_{element}", "electron", element, t,
+                                        units.electron_mass_MeV, weight, pe_prob, meta))
         return out
+
+    def _components(self, name: str, kind: str, particle, t: NDArray, target_mass_MeV: float,
+                    weight: NDArray, pe_prob: NDArray, meta: dict) -> list[Channel]:
+        """One channel per SNS flux component (prompt, delayed) of one target particle."""
+        emin = min_neutrino_energy_MeV(t, target_mass_MeV)
+        return [
+            Channel(
+                name=f"{name}_{comp}", kind=kind, particle=particle, flavours=flavours,
+                recoil_energy_MeV=t,
+                flux_moments=np.stack([sns_flux_moments(self.beam, f, emin) for f in flavours]),
+                response=self._response(weight, pe_prob, comp), meta=dict(meta),
+            )
+            for comp, flavours in COMPONENTS.items()
+        ]
 
     def _response(self, weight: NDArray, pe_prob: NDArray, component: str) -> NDArray:
         """weight (nT,) × P(PE bin) (nT, n_pe) ⊗ time fractions (n_time,) → (nT, n_bins)."""
