@@ -1,16 +1,17 @@
 """COHERENT Ar (960 bins, 9 nuisances): batched profiled χ² vs one Migrad fit per signal.
 
 Run: ``.venv/bin/python -m pytest benchmarks/bench_coherent_ar.py --benchmark-only`` (set
-OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=1 for the one-core figure). Both paths profile the same
+OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=1 for the one-core figure). All paths profile the same
 χ² on the same random signals (tests/physics/test_coherent_ar_profile.py); ``extra_info`` holds
-evaluations per second, and the last benchmark prints the ratio.
-The speed-up over the previous batched algorithm (same process): benchmarks/bench_profile.py.
+evaluations per second, and the last benchmark prints the ratios.
+A third path is the first batched numpy algorithm (benchmarks/numpy_reference.py).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from numpy_reference import ar_reference_args, reference_profile
 from test_coherent_ar_profile import minuit_chi2, random_signals
 
 from nubound.physics.experiments.coherent_ar import CoherentAr
@@ -29,6 +30,15 @@ def test_batched_profile(benchmark, setup, rates):
     ar, signals = setup
     benchmark.pedantic(ar.chi2, args=(signals,), rounds=3, iterations=1)
     rates.record(benchmark, "batched", N_BATCHED)
+
+
+
+def test_numpy_reference_profile(benchmark, setup, rates):
+    exp, signals = setup
+    chi2 = benchmark.pedantic(reference_profile, args=ar_reference_args(exp, signals), rounds=2,
+                              iterations=1)
+    rates.record(benchmark, "first numpy", len(signals))
+    np.testing.assert_allclose(exp.chi2(signals), chi2, rtol=0, atol=1e-8)
 
 
 def test_minimizer_profile(benchmark, setup, rates):

@@ -1,29 +1,16 @@
-"""Batched profiled χ² of COHERENT CsI and Ar: ``profile_linear_poisson`` vs a reference.
+"""The first batched numpy profile of COHERENT CsI and Ar, kept as the benchmarks' plain reference.
 
-Run: ``OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 .venv/bin/python -m pytest
-benchmarks/bench_profile.py --benchmark-only -s``. The reference is the first batched
-numpy algorithm, kept here as a plain implementation: every direction stored per point
-(N, P, B), gradient and Hessian by stacked matrix products of tiny matrices, one LAPACK solve
-per point and two χ² evaluations (logarithm of every bin) per Newton step. Both run in the
-same process on the same random signals (tests/physics/test_coherent_*_profile.py); the benchmarks
-assert they find the same minima, report evaluations per second per core in
-``extra_info`` and print the speed-up. Target (issue 9): ≥ 1e5 evaluations per second per
-core.
+Every direction stored per point (N, P, B), gradient and Hessian by stacked matrix products of
+tiny matrices, one LAPACK solve per point and two χ² evaluations (logarithm of every bin) per
+damped Newton step. ``*_reference_args`` build its inputs for the random signals of the tests.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import pytest
-from test_coherent_ar_profile import random_signals
-from test_coherent_csi_profile import _random_signals
 
 from nubound.physics.experiments import coherent_ar_likelihood as lik
-from nubound.physics.experiments.coherent_ar import CoherentAr
-from nubound.physics.experiments.coherent_csi import CoherentCsI
 from nubound.physics.statistics.poisson import poisson_chi2
-
-_RATES: dict[str, float] = {}
 
 
 def _objective(n, base, d, theta, inv_var):
@@ -80,68 +67,25 @@ def _reference(n, base, d, sigma, max_iterations=50, tolerance=1e-10):
     return _objective(n, base, d, theta, inv_var)
 
 
-@pytest.fixture(scope="module")
-def csi_case():
-    csi = CoherentCsI()
-    signals = _random_signals(csi.sm_signal(), 4096)
+def csi_reference_args(csi, signals):
+    """Arguments of ``reference_profile`` for CsI signals (N, 99)."""
     s = csi._fit_signal(signals)
     bkg = np.broadcast_to(csi._fit_background_directions, s.shape[:-1] + (3, s.shape[-1]))
     d = np.concatenate([s[:, None, :], bkg], axis=1)
-    return csi, signals, (csi._fit_observed, s + csi._fit_background, d, csi.prior_sigma)
+    return csi._fit_observed, s + csi._fit_background, d, csi.prior_sigma
 
 
-@pytest.fixture(scope="module")
-def ar_case():
-    ar = CoherentAr()
-    signals = random_signals(ar.sm_signal(), 512)
+def ar_reference_args(ar, signals):
+    """Arguments of ``reference_profile`` for Ar signals (N, 960), as the previous Ar
+    likelihood: the n = 0 bins summed into one (exact), chunks of 64 points."""
     d = np.concatenate([
         signals[:, None, :] * lik.signal_shape_ratios(),
         np.broadcast_to(lik.background_directions(), (len(signals), 6, ar.n_bins)),
     ], axis=1)
-    # as the previous Ar likelihood: the n = 0 bins summed into one (exact), chunks of 64
     empty = ar.observed == 0
 
     def merge(x):
         return np.concatenate([x[..., ~empty], x[..., empty].sum(-1, keepdims=True)], -1)
 
     base = lik.background_total() + signals
-    sigma = np.ones(len(lik.NUISANCES))
-    return ar, signals, (merge(ar.observed), merge(base), merge(d), sigma, 64)
-
-
-def _record(benchmark, key, n_points):
-    rate = n_points / benchmark.stats.stats.min
-    benchmark.extra_info["evaluations_per_second"] = rate
-    _RATES[key] = rate
-    exp = key.split("_")[0]
-    if f"{exp}_fast" in _RATES and f"{exp}_reference" in _RATES:
-        ratio = _RATES[f"{exp}_fast"] / _RATES[f"{exp}_reference"]
-        benchmark.extra_info["speedup_over_reference"] = ratio
-        print(f"\n{exp}: profile_linear_poisson {_RATES[f'{exp}_fast']:.0f}/s, reference "
-              f"{_RATES[f'{exp}_reference']:.0f}/s, ratio {ratio:.1f}")
-
-
-def test_csi_fast(benchmark, csi_case):
-    csi, signals, args = csi_case
-    chi2 = benchmark.pedantic(csi.chi2, args=(signals,), rounds=5, iterations=1)
-    np.testing.assert_allclose(chi2, reference_profile(*args), rtol=0, atol=1e-8)
-    _record(benchmark, "csi_fast", len(signals))
-
-
-def test_csi_reference(benchmark, csi_case):
-    _, signals, args = csi_case
-    benchmark.pedantic(reference_profile, args=args, rounds=3, iterations=1)
-    _record(benchmark, "csi_reference", len(signals))
-
-
-def test_ar_fast(benchmark, ar_case):
-    ar, signals, args = ar_case
-    chi2 = benchmark.pedantic(ar.chi2, args=(signals,), rounds=3, iterations=1)
-    np.testing.assert_allclose(chi2, reference_profile(*args), rtol=0, atol=1e-8)
-    _record(benchmark, "ar_fast", len(signals))
-
-
-def test_ar_reference(benchmark, ar_case):
-    _, signals, args = ar_case
-    benchmark.pedantic(reference_profile, args=args, rounds=2, iterations=1)
-    _record(benchmark, "ar_reference", len(signals))
+    return merge(ar.observed), merge(base), merge(d), np.ones(len(lik.NUISANCES)), 64
