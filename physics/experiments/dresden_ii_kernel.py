@@ -208,6 +208,12 @@ def _weighted(signal, inv_sigma, out):
 
 
 @njit(**_OPTS)
+def _workspace(nb):
+    """Scratch of ``_fit`` (shapes, J and r, small matrices) and the weighted signal S/σ."""
+    return np.empty((3, nb)), np.empty((8, nb)), np.empty((3, 7, 7)), np.empty(nb)
+
+
+@njit(**_OPTS)
 def fit_block(signal, start, grid, lower, upper, l2_centre_keV, l2_height, pull_sigma,
               chi2_out, theta_out):
     """Profile each signal from its own start: signal (N, n_bins) in counts/(10 eV·day),
@@ -216,10 +222,7 @@ def fit_block(signal, start, grid, lower, upper, l2_centre_keV, l2_height, pull_
     if signal.shape[1] != nb or start.shape[0] != signal.shape[0]:
         raise ValueError("signal (N, n_bins) and start (N, 7) do not match the grid")
     pull_w = 1.0 / pull_sigma**2
-    work = np.empty((3, nb))
-    jac = np.empty((8, nb))
-    small = np.empty((3, 7, 7))
-    sw = np.empty(nb)
+    work, jac, small, sw = _workspace(nb)
     for n in range(signal.shape[0]):
         _weighted(signal[n], grid[_ISG], sw)
         chi2_out[n] = _fit(sw, start[n], grid, lower, upper, l2_centre_keV, l2_height, pull_w,
@@ -241,10 +244,7 @@ def profile_block(signal, theta_bg, response, residual_bg, chi2_bg, grid, lower,
     if signal.shape[1] != nb or response.shape[1] != nb or chi2_out.size != signal.shape[0]:
         raise ValueError("signal (N, n_bins) and response (7, n_bins) do not match the grid")
     pull_w = 1.0 / pull_sigma**2
-    work = np.empty((3, nb))
-    jac = np.empty((8, nb))
-    small = np.empty((3, 7, 7))
-    sw = np.empty(nb)
+    work, jac, small, sw = _workspace(nb)
     start = np.empty(7)
     theta_2 = np.empty(7)
     for n in range(signal.shape[0]):
