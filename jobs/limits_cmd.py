@@ -55,18 +55,11 @@ def parse_contour(text: str | None) -> tuple[str, str] | None:
 
 def open_store(path: str) -> xr.Dataset:
     """Open a χ² store lazily (dask-backed); a clear error when it is not a Zarr store."""
-    import xarray as xr
-
     from nubound.physics.errors import DataFileError
+    from nubound.storage.store import open_store as open_scan_store
 
     try:
-        from nubound.storage.store import open_store as open_scan_store
-    except ImportError:  # a bare xarray Zarr store still works
-        open_scan_store = None
-    try:
-        if open_scan_store is not None:
-            return open_scan_store(path)
-        return xr.open_zarr(path, consolidated=False)
+        return open_scan_store(path)
     except (FileNotFoundError, KeyError, ValueError, OSError) as exc:
         raise DataFileError(f"STORE: cannot open '{path}' as a Zarr store ({exc})") from None
 
