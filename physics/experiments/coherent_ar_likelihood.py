@@ -131,6 +131,9 @@ def response(observed: NDArray, signal: NDArray) -> LinearResponse:
     )
 
 
+_MIN_START_SCALE = 1e-6  # smallest signal scale 1 + σ_s θ_0 of a start (keeps μ > 0)
+
+
 def profile_start(observed: NDArray, signal: NDArray, response: LinearResponse) -> NDArray:
     """Starts for ``profile`` (m, 9): the linear response near the SM; where it would flip the
     signal's sign (1 + σ_s θ_0 ≤ 0: signals far beyond the SM, e.g. excluded couplings), the
@@ -141,7 +144,7 @@ def profile_start(observed: NDArray, signal: NDArray, response: LinearResponse) 
     if far.any():
         excess = float(np.sum(observed) - background_total().sum())
         total = np.maximum(signal[far].sum(axis=-1), np.finfo(float).tiny)
-        scale = np.maximum(excess / total, 1e-6)
+        scale = np.maximum(excess / total, _MIN_START_SCALE)
         start[far] = 0.0
         start[far, 0] = (scale - 1.0) / SIGNAL_NORM_UNCERTAINTY
     return start
