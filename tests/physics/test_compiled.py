@@ -16,7 +16,7 @@ def _signatures():
 
 
 def test_warm_up_covers_every_production_call():
-    assert compile_kernels() >= 0.0
+    compile_kernels()
     before = _signatures()
     assert all(len(v) == 1 for v in before.values())
     for name in ("coherent_csi", "coherent_ar"):
