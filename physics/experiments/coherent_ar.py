@@ -152,7 +152,7 @@ class CoherentAr(Experiment):
         sm = self.sm_signal(quenching)
         data = sm + lik.background_total()
         data.setflags(write=False)
-        return {"observed": data, "_response": lik.response(data, sm)}
+        return {"observed": data, "_references": lik.responses(data, sm)}
 
     def sm_signal(self, quenching: str | None = None) -> NDArray:
         """SM CEvNS counts per bin, (960,)."""
@@ -160,22 +160,22 @@ class CoherentAr(Experiment):
         return self.expected_counts(sm_rates(chans), quenching)
 
     @cached_property
-    def _response(self) -> lik.LinearResponse:
-        """Nuisances to first order around the SM signal: the profile's starts (any start
-        gives the same minimum; this one saves the first, damped Newton steps)."""
-        return lik.response(self.observed, self.sm_signal())
+    def _references(self) -> tuple[lik.LinearResponse, ...]:
+        """Nuisances to first order around multiples of the SM signal: the profile's starts
+        (any start gives the same minimum; these save Newton steps)."""
+        return lik.responses(self.observed, self.sm_signal())
 
     def profile(self, signal: NDArray) -> ProfileResult:
         """Profiled χ² and best-fit nuisances (order ``coherent_ar_likelihood.NUISANCES``)."""
         s = self.check_signal(signal)
         batch = s.shape[:-1]
         flat = s.reshape(-1, self.n_bins)
-        start = lik.profile_start(self.observed, flat, self._response)
-        res = lik.profile(self.observed, flat, start)
+        res = lik.profile(self.observed, flat, self._references)
         return ProfileResult(
             chi2=res.chi2.reshape(batch),
             theta=res.theta.reshape(batch + (len(lik.NUISANCES),)),
             converged=res.converged.reshape(batch),
+            iterations=res.iterations.reshape(batch),
         )
 
     def chi2(self, signal: NDArray) -> NDArray:

@@ -35,6 +35,7 @@ from numpy.typing import NDArray
 
 from nubound.physics.experiments import coherent_ar_release as rel
 from nubound.physics.statistics.profile import (
+    EXPERIMENT_TOLERANCE,
     LinearResponse,
     ProfileResult,
     linear_response,
@@ -107,8 +108,10 @@ def signal_shape_ratios() -> NDArray:
     return out
 
 
-def profile(observed: NDArray, signal: NDArray, start: NDArray | None = None) -> ProfileResult:
-    """Profile all nine nuisances for signals (m, 960), from ``start`` (m, 9) if given.
+def profile(observed: NDArray, signal: NDArray,
+            references: tuple[LinearResponse, ...] | None = None) -> ProfileResult:
+    """Profile all nine nuisances for signals (m, 960), started from ``profile_start`` of
+    the ``references`` if given (else from the pull centres).
 
     Directions 0–2 are the signal times fixed per-bin factors (``signal_shape_ratios``:
     "scaled" directions), 3–8 are the same for every signal ("shared"), so the profile never
@@ -116,10 +119,15 @@ def profile(observed: NDArray, signal: NDArray, start: NDArray | None = None) ->
     linearly (2μ).
     """
     signal = np.asarray(signal, dtype=float)
+    observed = np.asarray(observed, dtype=float)
+    start, reference = (None, None) if references is None else \
+        profile_start(observed, signal, references)
     return profile_linear_poisson(
-        np.asarray(observed, dtype=float), background_total() + signal, None,
-        np.ones(len(NUISANCES)), scaled_directions=signal_shape_ratios(), scale=signal,
-        shared_directions=background_directions(), start=start,
+        observed, background_total(), None, np.ones(len(NUISANCES)),
+        scaled_directions=signal_shape_ratios(), scale=signal,
+        scaled_base=np.ones(signal.shape[-1]), shared_directions=background_directions(),
+        start=start, tolerance=EXPERIMENT_TOLERANCE, start_reference=reference,
+        start_gain=None if references is None else np.stack([r.gain for r in references]),
     )
 
 
@@ -131,23 +139,42 @@ def response(observed: NDArray, signal: NDArray) -> LinearResponse:
     )
 
 
+REFERENCE_SCALES = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
+"""Multiples of the SM signal around which ``responses`` linearises θ̂ (profile starts)."""
+
+
+def responses(observed: NDArray, sm_signal: NDArray) -> tuple[LinearResponse, ...]:
+    """``response`` around each of ``REFERENCE_SCALES`` × the SM signal: the start of a signal
+    comes from the reference nearest in total, so that only its shape is linearised."""
+    return tuple(response(observed, a * np.asarray(sm_signal)) for a in REFERENCE_SCALES)
+
+
 _MIN_START_SCALE = 1e-6  # smallest signal scale 1 + σ_s θ_0 of a start (keeps μ > 0)
 
 
-def profile_start(observed: NDArray, signal: NDArray, response: LinearResponse) -> NDArray:
-    """Starts for ``profile`` (m, 9): the linear response near the SM; where it would flip the
-    signal's sign (1 + σ_s θ_0 ≤ 0: signals far beyond the SM, e.g. excluded couplings), the
-    signal normalisation that scales the signal to the observed excess over the background,
-    other nuisances nominal. Any start gives the same minimum; these save Newton steps."""
-    start = response.start(signal)
-    far = 1.0 + SIGNAL_NORM_UNCERTAINTY * start[:, 0] <= 0.0
-    if far.any():
+def profile_start(observed: NDArray, signal: NDArray,
+                  references: tuple[LinearResponse, ...]) -> tuple[NDArray, NDArray]:
+    """Starts of ``profile`` for signals (m, 960) as (offsets (m, 9), reference index (m,)):
+    the start is offset + gain[reference] @ signal, the linear response of the reference
+    whose signal total is nearest. Signals beyond the largest reference whose linear start
+    would flip their sign (1 + σ_s θ_0 ≤ 0, e.g. excluded couplings) start instead (index −1)
+    from the signal normalisation that scales them to the observed excess over the
+    background, other nuisances nominal. Any start gives the same minimum; these save Newton
+    steps."""
+    totals = signal.sum(axis=-1)
+    reference_totals = np.array([r.signal.sum() for r in references])
+    nearest = np.abs(totals[:, None] - reference_totals).argmin(axis=1)
+    start = np.stack([r.offset for r in references])[nearest]
+    beyond = np.flatnonzero(totals > reference_totals.max())
+    if beyond.size:
+        linear = references[int(reference_totals.argmax())].start(signal[beyond])
+        far = beyond[1.0 + SIGNAL_NORM_UNCERTAINTY * linear[:, 0] <= 0.0]
         excess = float(np.sum(observed) - background_total().sum())
-        total = np.maximum(signal[far].sum(axis=-1), np.finfo(float).tiny)
-        scale = np.maximum(excess / total, _MIN_START_SCALE)
+        scale = np.maximum(excess / totals[far], _MIN_START_SCALE)
         start[far] = 0.0
         start[far, 0] = (scale - 1.0) / SIGNAL_NORM_UNCERTAINTY
-    return start
+        nearest[far] = -1
+    return start, nearest
 
 
 def expected_counts(signal: NDArray, theta: NDArray) -> NDArray:

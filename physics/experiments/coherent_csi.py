@@ -48,7 +48,11 @@ from nubound.physics.fluxes.pion_dar import (
 )
 from nubound.physics.form_factors import FORM_FACTORS
 from nubound.physics.nuclei import NUCLIDES, target
-from nubound.physics.statistics.profile import ProfileResult, profile_linear_poisson
+from nubound.physics.statistics.profile import (
+    EXPERIMENT_TOLERANCE,
+    ProfileResult,
+    profile_linear_poisson,
+)
 
 # arXiv:2110.07730: SM prediction 341 ± 11 (theory) ± 42 (experiment) CEvNS events
 SIGNAL_NORM_SIGMA = 42.0 / 341.0
@@ -212,9 +216,9 @@ class CoherentCsI(Experiment):
             sigma[0] = np.inf
         # θ_s: direction s (scaled ones), the backgrounds' directions are the same for all s
         return profile_linear_poisson(
-            self._fit_observed, s + self._fit_background, None, sigma,
-            scaled_directions=np.ones((1, s.shape[-1])), scale=s,
-            shared_directions=self._fit_background_directions,
+            self._fit_observed, self._fit_background, None, sigma,
+            scaled_directions=np.ones((1, s.shape[-1])), scale=s, scaled_base=np.ones(s.shape[-1]),
+            shared_directions=self._fit_background_directions, tolerance=EXPERIMENT_TOLERANCE,
         )
 
     def best_fit_components(self, signal: NDArray, *, free_signal_norm: bool = True) -> dict:
@@ -232,7 +236,7 @@ class CoherentCsI(Experiment):
         s = self._fit_signal(signal)
         return profile_linear_poisson(
             self._fit_observed, s + self._fit_background, None, self.prior_sigma[1:],
-            shared_directions=self._fit_background_directions,
+            shared_directions=self._fit_background_directions, tolerance=EXPERIMENT_TOLERANCE,
         )
 
     # --- predictions -----------------------------------------------------------------------

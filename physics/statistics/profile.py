@@ -31,14 +31,20 @@ from numpy.typing import ArrayLike, NDArray
 from nubound.physics.errors import PhysicsInputError
 from nubound.physics.statistics.profile_kernel import newton_block
 
+EXPERIMENT_TOLERANCE = 1e-6
+"""Newton decrement gᵀH⁻¹g at which the experiments' profiles stop: χ² within ≈ 5e-7 of its
+minimum. (Migrad's default stops at EDM = gᵀH⁻¹g/2 < 0.002 × tol × errordef = 2e-4.)"""
+
 
 @dataclass(frozen=True)
 class ProfileResult:
-    """Profiled χ² (shape (...)), best-fit nuisances (..., n_par) and a convergence flag."""
+    """Profiled χ² (shape (...)), best-fit nuisances (..., n_par), a convergence flag and
+    the number of Newton iterations (Hessians computed) per point."""
 
     chi2: NDArray
     theta: NDArray
     converged: NDArray
+    iterations: NDArray | None = None
 
 
 def profile_linear_poisson(
@@ -50,8 +56,11 @@ def profile_linear_poisson(
     shared_directions: ArrayLike | None = None,
     scaled_directions: ArrayLike | None = None,
     scale: ArrayLike | None = None,
+    scaled_base: ArrayLike | None = None,
     prior_centre: ArrayLike | None = None,
     start: ArrayLike | None = None,
+    start_gain: ArrayLike | None = None,
+    start_reference: ArrayLike | None = None,
     max_iterations: int = 50,
     tolerance: float = 1e-10,
 ) -> ProfileResult:
@@ -62,7 +71,8 @@ def profile_linear_poisson(
     observed : (n_bins,)
         Observed counts (non-integer allowed: Asimov data).
     base : (..., n_bins)
-        Expectation at θ = 0 (must be > 0 where observed > 0).
+        Expectation at θ = 0 (must be > 0 where observed > 0); a base without batch
+        dimensions is shared by all points, not copied for each.
     directions : (..., n_varying, n_bins) or None
         ∂μ/∂θ_p of parameters whose direction is arbitrary per point; broadcast against
         ``base``.
@@ -73,12 +83,19 @@ def profile_linear_poisson(
     scaled_directions : (n_scaled, n_bins), optional, with ``scale`` (..., n_bins)
         Parameters with ∂μ/∂θ_p = scale ⊙ scaled_directions[p] (e.g. the signal
         normalisation: the signal times ones).
+    scaled_base : (n_bins,), optional
+        Adds ``scale ⊙ scaled_base`` to the base (e.g. ones: the signal itself), so that a
+        shared background plus a per-point signal needs no (..., n_bins) sum.
     prior_centre : (n_par,), optional
         Centres of the pulls (default 0).
     start : (..., n_par), optional
         Starting point (default, and instead of a start where some μ ≤ 0: the pull
         centres); any start converges to the same minimum (convex objective), a good one
         (e.g. ``LinearResponse.start``) in fewer steps.
+    start_gain : (n_ref, n_par, n_bins), optional, with ``start_reference`` (...) int
+        Adds ``start_gain[start_reference] @ scale`` to ``start`` (a linear response per
+        point, see ``LinearResponse.offset``, computed inside the kernel); reference −1 adds
+        nothing.
 
     Parameter order: the ``n_varying`` parameters of ``directions``, then the ``n_scaled``
     ones, then the ``n_shared`` ones. Passing a direction as shared or scaled instead of
@@ -97,7 +114,11 @@ def profile_linear_poisson(
     scaled = _rows(scaled_directions, n_bins)
     if scaled.shape[0] and scale is None:
         raise PhysicsInputError("profile_linear_poisson: scaled_directions need a scale")
-    s = np.zeros(n_bins) if scale is None or not scaled.shape[0] else np.asarray(scale, float)
+    sb = np.zeros(n_bins) if scaled_base is None else np.asarray(scaled_base, dtype=float)
+    if scale is None and scaled_base is not None:
+        raise PhysicsInputError("profile_linear_poisson: scaled_base needs a scale")
+    uses_scale = scale is not None and (scaled.shape[0] or scaled_base is not None)
+    s = np.asarray(scale, dtype=float) if uses_scale else np.zeros(n_bins)
     n_var = d.shape[-2]
     n_par = n_var + scaled.shape[0] + shared.shape[0]
     sigma = np.broadcast_to(np.asarray(prior_sigma, dtype=float), (n_par,))
@@ -112,22 +133,35 @@ def profile_linear_poisson(
         return np.require(x.reshape((size,) + tail), requirements=["C", "W"])
 
     theta0 = centre if start is None else np.asarray(start, dtype=float)
-    base, d = points(base, (n_bins,)), points(d, (n_var, n_bins))
-    s = points(s, (n_bins,)) if scaled.shape[0] else np.zeros((1, 1))
-    support = np.concatenate([
-        (d != 0).any(axis=0), (scaled != 0) & (s != 0).any(axis=0), shared != 0])
-    layout = _Layout(n, support)
+    shared_base = base.size == n_bins
+    base = (np.require(base.reshape(1, n_bins), requirements=["C", "W"]) if shared_base
+            else points(base, (n_bins,)))
+    d = points(d, (n_var, n_bins))
+    s = points(s, (n_bins,)) if uses_scale else np.zeros((1, 0))
+    scaled_support = (scaled != 0) & (s != 0).any(axis=0) if scaled.shape[0] else scaled != 0
+    support = np.concatenate([(d != 0).any(axis=0), scaled_support, shared != 0])
+    layout = _layout(n, support)
+    gain = np.zeros((0, n_par, n_bins)) if start_gain is None else np.asarray(start_gain, float)
+    if gain.shape[0] and not uses_scale:
+        raise PhysicsInputError("profile_linear_poisson: start_gain needs a scale")
+    reference = np.full(batch, -1) if start_reference is None else start_reference
+    reference = points(np.asarray(reference, dtype=np.int64), ())
+    if np.any(reference >= gain.shape[0]):
+        raise PhysicsInputError(
+            f"profile_linear_poisson: start_reference must be -1 or below {gain.shape[0]}")
     chi2, theta = np.empty(size), np.empty((size, n_par))
     converged = np.empty(size, dtype=bool)
+    iterations = np.empty(size, dtype=np.int64)
     newton_block(
-        layout.counts, layout.pos, layout.zero, layout.starts, layout.values, layout.const,
-        layout.kappa, layout.blocks, base, d, s, *layout.split(scaled),
-        *layout.split(shared), inv_var, np.array(centre), points(theta0, (n_par,)),
-        max_iterations, tolerance, chi2, theta, converged,
+        layout.counts, layout.pos, layout.zero, layout.logs(), layout.const, layout.kappa,
+        layout.blocks, base, tuple(r[0] for r in layout.split(sb[None])), d, s,
+        *layout.split(scaled), *layout.split(shared), inv_var, np.array(centre),
+        points(theta0, (n_par,)), *layout.split(gain), reference, max_iterations, tolerance,
+        chi2, theta, converged, iterations,
     )
     return ProfileResult(
         chi2=chi2.reshape(batch), theta=theta.reshape(batch + (n_par,)),
-        converged=converged.reshape(batch),
+        converged=converged.reshape(batch), iterations=iterations.reshape(batch),
     )
 
 
@@ -143,10 +177,14 @@ class LinearResponse:
     theta: NDArray
     gain: NDArray
 
+    @property
+    def offset(self) -> NDArray:
+        """θ̂ at zero signal to first order: start = offset + gain @ signal."""
+        return self.theta - self.gain @ self.signal
+
     def start(self, signal: NDArray) -> NDArray:
         """Predicted θ̂ for signals (..., n_bins) → (..., n_par)."""
-        offset = self.theta - self.gain @ self.signal  # (no (..., n_bins) temporary)
-        return np.asarray(signal, dtype=float) @ self.gain.T + offset
+        return np.asarray(signal, dtype=float) @ self.gain.T + self.offset
 
 
 def linear_response(
@@ -197,6 +235,7 @@ class _Layout:
     def __init__(self, n, support):
         pos = np.flatnonzero(n > 0)
         patterns, block = np.unique(support[:, pos].T, axis=0, return_inverse=True)
+        patterns, block = _merge_blocks(patterns, block.ravel())
         order = np.lexsort((n[pos], block.ravel()))
         self.pos, self.zero = pos[order], np.flatnonzero(n == 0)
         sizes = np.bincount(block.ravel(), minlength=len(patterns))
@@ -207,13 +246,68 @@ class _Layout:
             np.concatenate(rows + [np.zeros(0, dtype=np.int64)]).astype(np.int64),
         )
         self.counts = np.ascontiguousarray(n[self.pos])
-        self.starts, self.values = _equal_count_groups(self.counts)
+        self.starts, group_counts = _equal_count_groups(self.counts)
+        self.class_values, self.group_class = np.unique(group_counts, return_inverse=True)
         self.const = 2.0 * float(np.sum(self.counts * np.log(self.counts) - self.counts))
         self.kappa = max(1.0, 1.0 / self.counts.min()) if self.counts.size else 1.0
 
+    def logs(self):
+        """The kernel's ``logs``: groups, their count classes, and workspaces per class."""
+        k = self.class_values.size
+        return (self.starts, self.group_class.astype(np.int64), self.class_values,
+                np.ones(k), np.zeros(k, dtype=np.int64))
+
     def split(self, rows):
-        """Rows (k, n_bins) → (rows on ``pos``, rows on ``zero``), contiguous."""
-        return np.ascontiguousarray(rows[:, self.pos]), np.ascontiguousarray(rows[:, self.zero])
+        """Rows (..., n_bins) → (rows on ``pos``, rows on ``zero``), contiguous."""
+        return (np.ascontiguousarray(rows[..., self.pos]),
+                np.ascontiguousarray(rows[..., self.zero]))
+
+
+_BLOCK_OVERHEAD_BINS = 32  # a block's cost per direction and pair, in bins (benchmarked: 0–256)
+
+
+def _merge_blocks(patterns, block):
+    """Merge blocks of bins while the sums over bins get cheaper: a sum over a block costs
+    about its bins + ``_BLOCK_OVERHEAD_BINS`` per active direction and direction pair (the
+    gradient and the Hessian); a merged block's directions are the union. Returns the new
+    patterns and the block of each bin."""
+    patterns = [p.copy() for p in patterns]
+    sizes = list(np.bincount(block, minlength=len(patterns)))
+    members = [[k] for k in range(len(patterns))]
+
+    def cost(pattern, size):
+        k = int(pattern.sum())
+        return (k + k * (k + 1) // 2) * (size + _BLOCK_OVERHEAD_BINS)
+
+    while len(patterns) > 1:
+        gain, i, j = max(
+            (cost(patterns[i], sizes[i]) + cost(patterns[j], sizes[j])
+             - cost(patterns[i] | patterns[j], sizes[i] + sizes[j]), i, j)
+            for i in range(len(patterns)) for j in range(i + 1, len(patterns)))
+        if gain <= 0:
+            break
+        patterns[i] = patterns[i] | patterns.pop(j)
+        sizes[i] += sizes.pop(j)
+        members[i] += members.pop(j)
+    new = np.empty(sum(len(m) for m in members), dtype=np.int64)
+    for k, m in enumerate(members):
+        new[m] = k
+    return np.array(patterns), new[block]
+
+
+_LAYOUTS: dict[tuple, _Layout] = {}
+_MAX_LAYOUTS = 16
+
+
+def _layout(n: NDArray, support: NDArray) -> _Layout:
+    """``_Layout`` of counts and support, remembered for the next calls (a scan profiles
+    block after block against the same data: its layout costs ≈ 1 ms to build)."""
+    key = (n.tobytes(), support.shape, np.packbits(support).tobytes())
+    if key not in _LAYOUTS:
+        if len(_LAYOUTS) >= _MAX_LAYOUTS:
+            _LAYOUTS.pop(next(iter(_LAYOUTS)))
+        _LAYOUTS[key] = _Layout(n, support)
+    return _LAYOUTS[key]
 
 
 def _rows(x, n_bins):
@@ -221,10 +315,10 @@ def _rows(x, n_bins):
 
 
 def _equal_count_groups(n, size=16):
-    """(starts, n value) of runs of ≤ ``size`` equal neighbouring counts (one logarithm each: the
-    product of 16 factors in (1e-17, 1e17) neither overflows nor loses more than 16 ulp);
-    one group per bin if the runs would not cut the number of logarithms by 3 or more
-    (non-integer Asimov data)."""
+    """(starts, n value) of runs of ≤ ``size`` equal neighbouring counts (one product each: the
+    product of 16 factors in (1e-17, 1e17) neither overflows nor loses more than 16 ulp; the
+    kernel joins the products of equal counts); one group per bin if the runs would not cut
+    the number of products by 3 or more (non-integer Asimov data)."""
     if n.size == 0:
         return np.zeros(0, dtype=np.int64), n
     new = np.ones(n.size, dtype=bool)

@@ -12,30 +12,45 @@ stays in the domain and lowers f (Thms 4.1.5, 4.1.8), so it is taken unchecked; 
 line search on the convex φ(t) = f(θ + t·step), t ≤ 1 and inside the domain μ ≥ 0, with φ'
 and φ'' only (no logarithm). After a full step λ⁺ ≤ (λ/(1 − λ))² (Thm 4.1.14): once that bound
 puts the next decrement below the tolerance, the point is done without a further Hessian.
+Otherwise the next iteration first bounds its decrement with the previous Hessian: after a step
+of local norm r < 1, H(θ⁺) ≽ (1 − r)² H(θ) (Thm 4.1.6), so gᵀH(θ⁺)⁻¹g ≤ gᵀH(θ)⁻¹g/(1 − r)²; a
+bound below the tolerance ends the point at the cost of a gradient.
 
 Directions of a point: ``n_var`` rows given per point, ``n_scaled`` rows ``scale ⊙ R_k`` and
 ``n_shared`` rows ``S_k``, gathered to the bins with n > 0 (``pos``) and n = 0 (``zero``).
 The bins with n > 0 come in blocks where only some directions can be nonzero; every sum over
 bins runs block by block over those directions only. In the returned χ², equal counts share
-one logarithm: Σ n ln x = Σ_groups n_g ln Π_g x.
+one logarithm: Σ n ln x = Σ_counts n_c ln Π_c x, the products carried as mantissa and
+exponent (``math.frexp``).
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
-from nubound.physics.statistics.compiled_linalg import dot, solve_equilibrated
+from nubound.physics.statistics.compiled_linalg import (
+    dot,
+    resolve_equilibrated,
+    solve_equilibrated,
+)
 
 _FAST = {"reassoc", "contract"}  # lets LLVM vectorise the sums over bins (no nnan/ninf)
 _RIDGE = 1e-12
-_PRODUCT_RANGE = (1e-280, 1e280)
+_PRODUCT_RANGE = (1e-100, 1e100)
+_LN2 = math.log(2.0)
 
 
 @njit(cache=True)
-def _sum_n_log(x, starts, values, n):
-    """Σ n ln x over bins sorted by n, one logarithm per group; plain sum if a product of a
-    group leaves (1e-280, 1e280) (the groups hold ≤ 16 bins, see ``profile``)."""
+def _sum_n_log(x, starts, group_class, class_values, n, mantissa, exponent):
+    """Σ n ln x over bins in groups of ≤ 16 equal counts (``starts``), one logarithm per count
+    value (``class_values``): each group's product joins its count's running product, kept as
+    mantissa × 2^exponent (renormalised once it leaves (1e-100, 1e100)); a group whose product
+    leaves that range is summed bin by bin."""
+    mantissa[:] = 1.0
+    exponent[:] = 0
     out = 0.0
     m = starts.size
     for g in range(m):
@@ -45,10 +60,17 @@ def _sum_n_log(x, starts, values, n):
         for b in range(lo, hi):
             prod *= x[b]
         if _PRODUCT_RANGE[0] < prod < _PRODUCT_RANGE[1]:
-            out += values[g] * np.log(prod)
+            c = group_class[g]
+            joined = mantissa[c] * prod
+            if not (_PRODUCT_RANGE[0] < joined < _PRODUCT_RANGE[1]):
+                joined, ex = math.frexp(joined)
+                exponent[c] += ex
+            mantissa[c] = joined
         else:
             for b in range(lo, hi):
                 out += n[b] * np.log(x[b])
+    for c in range(class_values.size):
+        out += class_values[c] * (np.log(mantissa[c]) + exponent[c] * _LN2)
     return out
 
 
@@ -81,10 +103,15 @@ def _add_shift(theta, d, blocks, out):
 
 @njit(cache=True)
 def _min_ok(mu, strict):
-    for b in range(mu.size):
-        if mu[b] < 0.0 or (strict and mu[b] == 0.0) or np.isnan(mu[b]):
-            return False
-    return True
+    """All μ > 0 (strict) or ≥ 0, none NaN: counted, not branched (vectorises)."""
+    inside = 0
+    if strict:
+        for b in range(mu.size):
+            inside += mu[b] > 0.0
+    else:
+        for b in range(mu.size):
+            inside += mu[b] >= 0.0
+    return inside == mu.size
 
 
 @njit(cache=True)
@@ -98,8 +125,9 @@ def _cap(mu, dmu):
 
 
 @njit(cache=True, fastmath=_FAST)
-def _objective(mu_p, mu_z, theta, n, starts, values, const, inv_var, centre):
-    """f at μ (bins n > 0 and n = 0) and θ; +∞ outside the domain."""
+def _objective(mu_p, mu_z, theta, n, logs, const, inv_var, centre):
+    """f at μ (bins n > 0 and n = 0) and θ; +∞ outside the domain. ``logs``: the arguments of
+    ``_sum_n_log`` after x."""
     if not (_min_ok(mu_p, True) and _min_ok(mu_z, False)):
         return np.inf
     total = 0.0
@@ -107,65 +135,82 @@ def _objective(mu_p, mu_z, theta, n, starts, values, const, inv_var, centre):
         total += mu_p[b]
     for b in range(mu_z.size):
         total += mu_z[b]
-    value = 2.0 * total + const - 2.0 * _sum_n_log(mu_p, starts, values, n)
+    starts, group_class, class_values, mantissa, exponent = logs
+    value = 2.0 * total + const - 2.0 * _sum_n_log(mu_p, starts, group_class, class_values, n,
+                                                   mantissa, exponent)
     for k in range(theta.size):
         value += inv_var[k] * (theta[k] - centre[k]) ** 2
     return value if not np.isnan(value) else np.inf
 
 
 @njit(cache=True, fastmath=_FAST)
-def _fill(i, pos, zero, base, var, scale, scaled_p, scaled_z, blocks, dp, dz, base_p, base_z,
-          scale_p, scale_z, zsum):
-    """Gather point i's base and per-point rows into the bin sets; zsum of those rows.
-    (Entries of ``dp`` outside the blocks where a row is active are never read.)"""
-    nv, nr = var.shape[1], scaled_p.shape[0]
-    bounds, ptr, rows = blocks
+def _gather(row, pos, zero, buffer, out_p, out_z):
+    """row[pos] and row[zero], through a sequential copy of the row (prefetch-friendly)."""
+    for b in range(buffer.size):
+        buffer[b] = row[b]
     for b in range(pos.size):
-        base_p[b] = base[i, pos[b]]
+        out_p[b] = buffer[pos[b]]
     for b in range(zero.size):
-        base_z[b] = base[i, zero[b]]
-    if nr:
-        for b in range(pos.size):
-            scale_p[b] = scale[i, pos[b]]
-        for b in range(zero.size):
-            scale_z[b] = scale[i, zero[b]]
-    for j in range(bounds.size - 1):
-        lo, hi = bounds[j], bounds[j + 1]
-        for r in rows[ptr[j]:ptr[j + 1]]:
-            if r < nv:
-                for b in range(lo, hi):
-                    dp[r, b] = var[i, r, pos[b]]
-            elif r < nv + nr:
-                o, sc, sr = dp[r, lo:hi], scale_p[lo:hi], scaled_p[r - nv, lo:hi]
-                for b in range(o.size):
-                    o[b] = sc[b] * sr[b]
-    for k in range(nv):
-        acc = 0.0
-        for b in range(zero.size):
-            dz[k, b] = var[i, k, zero[b]]
-            acc += dz[k, b]
-        zsum[k] = acc
-    for k in range(nr):
-        acc = 0.0
-        for b in range(zero.size):
-            dz[nv + k, b] = scale_z[b] * scaled_z[k, b]
-            acc += dz[nv + k, b]
-        zsum[nv + k] = acc
+        out_z[b] = buffer[zero[b]]
 
 
 @njit(cache=True, fastmath=_FAST)
-def _gradient_hessian(n, mu_p, dp, blocks, zsum, theta, inv_var, centre, w, wd, resid, grad,
-                      hess):
-    """Gradient and Hessian of f (module docstring), summed block by block over the rows
-    active in each block."""
-    p = theta.size
+def _fill(i, pos, zero, base, shared_base, scaled_base, var, scale, scaled_p, scaled_z, dp,
+          dz, base_p, base_z, scale_p, scale_z, zsum, buffer):
+    """Point i's base (row i of ``base``, or ``shared_base`` gathered once) plus scale ⊙
+    scaled_base, and its per-point rows, on the bin sets; zsum of those rows."""
+    nv, nr = var.shape[1], scaled_p.shape[0]
+    if base.shape[0] > 1:
+        _gather(base[i], pos, zero, buffer, base_p, base_z)
+    else:
+        base_p[:] = shared_base[0]
+        base_z[:] = shared_base[1]
+    if scale.shape[1] > 0:
+        _gather(scale[i], pos, zero, buffer, scale_p, scale_z)
+        sb_p, sb_z = scaled_base
+        for b in range(pos.size):
+            base_p[b] += scale_p[b] * sb_p[b]
+        for b in range(zero.size):
+            base_z[b] += scale_z[b] * sb_z[b]
+    for k in range(nv):
+        _gather(var[i, k], pos, zero, buffer, dp[k], dz[k])
+    for k in range(nr):  # dense: cheaper than block by block (entries off support unread)
+        o, sr = dp[nv + k], scaled_p[k]
+        for b in range(o.size):
+            o[b] = scale_p[b] * sr[b]
+        o, sr = dz[nv + k], scaled_z[k]
+        for b in range(o.size):
+            o[b] = scale_z[b] * sr[b]
+    for k in range(nv + nr):
+        acc = 0.0
+        for b in range(zero.size):
+            acc += dz[k, b]
+        zsum[k] = acc
+
+
+@njit(cache=True, fastmath=_FAST)
+def _gradient(n, mu_p, dp, blocks, zsum, theta, inv_var, centre, w, resid, grad):
+    """Gradient of f (module docstring) and the weights n/μ² of its Hessian, summed block by
+    block over the rows active in each block."""
     for b in range(mu_p.size):
         inv = 1.0 / mu_p[b]
         ratio = n[b] * inv
         w[b] = ratio * inv
         resid[b] = 1.0 - ratio
-    for k in range(p):
+    for k in range(theta.size):
         grad[k] = 2.0 * zsum[k] + 2.0 * inv_var[k] * (theta[k] - centre[k])
+    bounds, ptr, rows = blocks
+    for j in range(bounds.size - 1):
+        lo, hi = bounds[j], bounds[j + 1]
+        for a in rows[ptr[j]:ptr[j + 1]]:
+            grad[a] += 2.0 * dot(dp[a, lo:hi], resid[lo:hi])
+
+
+@njit(cache=True, fastmath=_FAST)
+def _hessian(w, dp, blocks, inv_var, wd, hess):
+    """Hessian of f with the weights of ``_gradient``, block by block over the active rows."""
+    p = inv_var.size
+    for k in range(p):
         for q in range(p):
             hess[k, q] = 0.0
         hess[k, k] = 2.0 * inv_var[k]
@@ -174,32 +219,34 @@ def _gradient_hessian(n, mu_p, dp, blocks, zsum, theta, inv_var, centre, w, wd, 
         lo, hi = bounds[j], bounds[j + 1]
         active = rows[ptr[j]:ptr[j + 1]]
         for u in range(active.size):
-            a = active[u]
-            row = dp[a]
-            grad[a] += 2.0 * dot(row[lo:hi], resid[lo:hi])
-            wb, rb, out = w[lo:hi], row[lo:hi], wd[lo:hi]
+            wb, rb, out = w[lo:hi], dp[active[u], lo:hi], wd[lo:hi]
             for b in range(out.size):
                 out[b] = wb[b] * rb[b]
             for v in range(u, active.size):
-                hess[a, active[v]] += 2.0 * dot(wd[lo:hi], dp[active[v], lo:hi])
+                hess[active[u], active[v]] += 2.0 * dot(out, dp[active[v], lo:hi])
     for k in range(p):
         for q in range(k + 1, p):
             hess[q, k] = hess[k, q]
 
 
 @njit(cache=True)
-def newton_block(n, pos, zero, starts, values, const, kappa, blocks, base, var, scale,
-                 scaled_p, scaled_z, shared_p, shared_z, inv_var, centre, start, max_iterations,
-                 tolerance, out_chi2, out_theta, out_converged):
+def newton_block(n, pos, zero, logs, const, kappa, blocks, base, scaled_base, var, scale,
+                 scaled_p, scaled_z, shared_p, shared_z, inv_var, centre, start, gain_p, gain_z,
+                 reference, max_iterations, tolerance, out_chi2, out_theta, out_converged,
+                 out_hessians):
     """Profile every point of the block; results into ``out_*`` (see module docstring).
 
-    n: counts of the bins with n > 0 in ``pos`` order; blocks: (bounds, ptr, rows), block j
-    holds the bins [bounds[j], bounds[j+1]) of that order, where only the directions
-    rows[ptr[j]:ptr[j+1]] (sorted) can be nonzero; base (N, B); var (N, n_var, B); scale
-    (N, B) or (1, 1) if n_scaled = 0; scaled_*, shared_*: rows on the bins ``pos`` (p) and
-    ``zero`` (z); start (N, P).
+    n: counts of the bins with n > 0 in ``pos`` order; logs: (group starts, group → count
+    class, class counts, and two workspaces of the class size) for ``_sum_n_log``; blocks:
+    (bounds, ptr, rows), block j holds the bins [bounds[j], bounds[j+1]) of that order, where
+    only the directions rows[ptr[j]:ptr[j+1]] (sorted) can be nonzero; base (N or 1, B);
+    scaled_base: a row on ``pos`` and one on ``zero``, added to the base times the scale; var
+    (N, n_var, B); scale (N, B) or (1, 0) if unused; scaled_*, shared_*: rows on the bins
+    ``pos`` (p) and ``zero`` (z); start (N, P), plus gain_*[reference[i]] · scale of point i
+    where reference[i] ≥ 0 (gain_* (n_ref, P, B) on ``pos`` and ``zero``). ``out_hessians``:
+    Hessians computed per point.
     """
-    n_points = base.shape[0]
+    n_points = start.shape[0]
     nv, nr, ns = var.shape[1], scaled_p.shape[0], shared_p.shape[0]
     p = nv + nr + ns
     bp, bz = pos.size, zero.size
@@ -213,6 +260,9 @@ def newton_block(n, pos, zero, starts, values, const, kappa, blocks, base, var, 
         zsum[row] = shared_z[k].sum()
     base_p, base_z = np.empty(bp), np.empty(bz)
     scale_p, scale_z = np.empty(bp), np.empty(bz)
+    buffer = np.empty(base.shape[1])
+    shared_base = (np.empty(bp), np.empty(bz))
+    _gather(base[0], pos, zero, buffer, shared_base[0], shared_base[1])
     mu_p, mu_z, dmu_p, dmu_z = np.empty(bp), np.empty(bz), np.empty(bp), np.empty(bz)
     trial_p, trial_z = np.empty(bp), np.empty(bz)
     w, wd, resid = np.empty(bp), np.empty(bp), np.empty(bp)
@@ -220,10 +270,13 @@ def newton_block(n, pos, zero, starts, values, const, kappa, blocks, base, var, 
     theta, grad, rhs, step, work = np.empty(p), np.empty(p), np.empty(p), np.empty(p), np.empty(p)
     hess = np.empty((p, p))
     for i in range(n_points):
-        _fill(i, pos, zero, base, var, scale, scaled_p, scaled_z, blocks, dp, dz, base_p,
-              base_z, scale_p, scale_z, zsum)
+        _fill(i, pos, zero, base, shared_base, scaled_base, var, scale, scaled_p, scaled_z, dp,
+              dz, base_p, base_z, scale_p, scale_z, zsum, buffer)
+        ref = reference[i]
         for k in range(p):
             theta[k] = start[i, k]
+            if ref >= 0:
+                theta[k] += dot(gain_p[ref, k], scale_p) + dot(gain_z[ref, k], scale_z)
         _combine(base_p, theta, dp, blocks, mu_p)
         _combine(base_z, theta, dz, dense_z, mu_z)
         if not (_min_ok(mu_p, True) and _min_ok(mu_z, False)):  # start outside: use c
@@ -232,17 +285,23 @@ def newton_block(n, pos, zero, starts, values, const, kappa, blocks, base, var, 
             _combine(base_p, theta, dp, blocks, mu_p)
             _combine(base_z, theta, dz, dense_z, mu_z)
         converged = False
+        hessians = 0
+        radius = 1.0  # local norm of the last step (< 1: its Hessian bounds the next one's)
         for _ in range(max_iterations):
-            _gradient_hessian(n, mu_p, dp, blocks, zsum, theta, inv_var, centre, w, wd, resid,
-                              grad, hess)
+            _gradient(n, mu_p, dp, blocks, zsum, theta, inv_var, centre, w, resid, grad)
+            if radius < 1.0:  # hess, work: the previous iteration's factor and scaling
+                resolve_equilibrated(hess, work, grad, step)
+                if dot(grad, step) / (1.0 - radius) ** 2 < tolerance:
+                    converged = True
+                    break
+            _hessian(w, dp, blocks, inv_var, wd, hess)
+            hessians += 1
             for k in range(p):
                 rhs[k] = -grad[k]
             solve_equilibrated(hess, rhs, step, work, _RIDGE)  # flat direction: zero step
             decrement = -dot(grad, step)
             lam = np.sqrt(max(decrement * kappa / 2.0, 0.0))
-            if decrement < tolerance:
-                for k in range(p):
-                    theta[k] += step[k]
+            if decrement < tolerance:  # f(θ) − min f ≤ ≈ decrement/2: θ stays (μ is current)
                 converged = True
                 break
             _shift(step, dp, blocks, dmu_p)
@@ -259,21 +318,25 @@ def newton_block(n, pos, zero, starts, values, const, kappa, blocks, base, var, 
                                     inv_var, centre, t_max)
             for k in range(p):
                 theta[k] += frac * step[k]
-            for b in range(bp):
-                mu_p[b] += frac * dmu_p[b]
-            for b in range(bz):
-                mu_z[b] += frac * dmu_z[b]
+            if frac == 1.0 and inside:
+                mu_p, trial_p = trial_p, mu_p
+                mu_z, trial_z = trial_z, mu_z
+            else:
+                for b in range(bp):
+                    mu_p[b] += frac * dmu_p[b]
+                for b in range(bz):
+                    mu_z[b] += frac * dmu_z[b]
+            radius = frac * lam
             lam_c = min(lam, 0.5)
             if frac == 1.0 and inside and lam < 0.5 and \
                     2.0 * (lam_c / (1.0 - lam_c)) ** 4 / kappa < tolerance:
                 converged = True  # the next decrement is below the tolerance (Thm 4.1.14)
                 break
-        _combine(base_p, theta, dp, blocks, mu_p)  # the returned χ² is evaluated at θ̂ in full
-        _combine(base_z, theta, dz, dense_z, mu_z)
-        out_chi2[i] = _objective(mu_p, mu_z, theta, n, starts, values, const, inv_var, centre)
+        out_chi2[i] = _objective(mu_p, mu_z, theta, n, logs, const, inv_var, centre)
         for k in range(p):
             out_theta[i, k] = theta[k]
         out_converged[i] = converged
+        out_hessians[i] = hessians
 
 
 @njit(cache=True, fastmath=_FAST)

@@ -106,14 +106,19 @@ def test_far_excluded_signals_converge_to_the_minimum(ar: CoherentAr):
 
 def test_start_of_a_far_signal_matches_the_observed_total(ar: CoherentAr):
     # the linear response would flip a 1e4 × SM signal's sign; the start scales it instead so
-    # that the expected total equals the observed one, inside the domain μ > 0
+    # that the expected total equals the observed one, inside the domain μ > 0; signals
+    # within the references start from the linear response of the nearest one
     sm = ar.sm_signal()
-    signals = np.stack([sm, 1e4 * sm])
-    linear = ar._response.start(signals)
-    assert 1.0 + lik.SIGNAL_NORM_UNCERTAINTY * linear[1, 0] < 0.0
-    start = lik.profile_start(ar.observed, signals, ar._response)
-    np.testing.assert_allclose(start[0], linear[0])
-    np.testing.assert_array_equal(start[1, 1:], 0.0)
-    mu = lik.expected_counts(signals[1], start[1])
+    signals = np.stack([sm, 1.9 * sm, 1e4 * sm])
+    largest = ar._references[-1]
+    assert 1.0 + lik.SIGNAL_NORM_UNCERTAINTY * largest.start(signals[2])[0] < 0.0
+    offset, reference = lik.profile_start(ar.observed, signals, ar._references)
+    assert reference.tolist() == [lik.REFERENCE_SCALES.index(s) for s in (1.0, 2.0)] + [-1]
+    for k in range(2):
+        linear = ar._references[reference[k]].start(signals[k])
+        np.testing.assert_allclose(offset[k] + ar._references[reference[k]].gain @ signals[k],
+                                   linear, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(offset[2, 1:], 0.0)
+    mu = lik.expected_counts(signals[2], offset[2])
     assert mu.sum() == pytest.approx(ar.observed.sum(), rel=1e-9)
     assert np.all(mu[ar.observed > 0] > 0)
