@@ -76,21 +76,9 @@ def _sum_n_log(x, starts, group_class, class_values, n, mantissa, exponent):
 
 @njit(cache=True, fastmath=_FAST)
 def _combine(base, theta, d, blocks, out):
-    """out = base + Σ_p θ_p d_p."""
+    """out = base + Σ_p θ_p d_p, block by block over the active rows."""
     for b in range(out.size):
         out[b] = base[b]
-    _add_shift(theta, d, blocks, out)
-
-
-@njit(cache=True, fastmath=_FAST)
-def _shift(theta, d, blocks, out):
-    """out = Σ_p θ_p d_p."""
-    out[:] = 0.0
-    _add_shift(theta, d, blocks, out)
-
-
-@njit(cache=True, fastmath=_FAST)
-def _add_shift(theta, d, blocks, out):
     bounds, ptr, rows = blocks
     for j in range(bounds.size - 1):
         for r in rows[ptr[j]:ptr[j + 1]]:
@@ -304,15 +292,15 @@ def newton_block(n, pos, zero, logs, const, kappa, blocks, base, scaled_base, va
             if decrement < tolerance:  # f(θ) − min f ≤ ≈ decrement/2: θ stays (μ is current)
                 converged = True
                 break
-            _shift(step, dp, blocks, dmu_p)
-            _shift(step, dz, dense_z, dmu_z)
-            for b in range(bp):
-                trial_p[b] = mu_p[b] + dmu_p[b]
-            for b in range(bz):
-                trial_z[b] = mu_z[b] + dmu_z[b]
+            _combine(mu_p, step, dp, blocks, trial_p)
+            _combine(mu_z, step, dz, dense_z, trial_z)
             inside = _min_ok(trial_p, True) and _min_ok(trial_z, False)
             frac = 1.0
             if not (inside and lam <= 0.5):
+                for b in range(bp):
+                    dmu_p[b] = trial_p[b] - mu_p[b]
+                for b in range(bz):
+                    dmu_z[b] = trial_z[b] - mu_z[b]
                 t_max = 1.0 if inside else min(1.0, _cap(mu_p, dmu_p), _cap(mu_z, dmu_z))
                 frac = _line_search(n, mu_p, dmu_p, dmu_p.sum() + dmu_z.sum(), theta, step,
                                     inv_var, centre, t_max)

@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 from iminuit import Minuit
 
+from nubound.physics.errors import PhysicsInputError
+from nubound.physics.statistics import profile as profile_module
 from nubound.physics.statistics.poisson import poisson_chi2
 from nubound.physics.statistics.profile import linear_response, profile_linear_poisson
 
@@ -181,3 +183,112 @@ def test_linear_response_is_the_derivative_of_the_profile():
     b = profile_linear_poisson(n, base, None, sigma, scaled_directions=scaled, scale=s,
                                shared_directions=shared)
     np.testing.assert_allclose(a.chi2, b.chi2, rtol=0, atol=1e-8)
+
+
+def _structured_fit(n, base, s, scaled, shared, sigma, **kw):
+    return profile_linear_poisson(n, base, None, sigma, scaled_directions=scaled, scale=s,
+                                  shared_directions=shared, **kw)
+
+
+def test_scaled_base_equals_the_summed_base():
+    # base + scale ⊙ scaled_base (no (N, n_bins) sum) is the same model as the summed base
+    n, base, s, scaled, shared, sigma = _structured_problem(50, 12)
+    background = shared[:2].sum(0)
+    a = _structured_fit(n, base, s, scaled, shared, sigma)
+    b = _structured_fit(n, background, s, scaled, shared, sigma,
+                        scaled_base=np.ones(n.size))
+    half = _structured_fit(n, background + 0.5 * s, s, scaled, shared, sigma,
+                           scaled_base=np.full(n.size, 0.5))
+    for other in (b, half):
+        np.testing.assert_allclose(other.chi2, a.chi2, rtol=0, atol=1e-9)
+        np.testing.assert_allclose(other.theta, a.theta, rtol=0, atol=1e-7)
+
+
+def test_start_gain_equals_the_explicit_start():
+    # start + gain[reference] @ scale inside the kernel = the same start given explicitly
+    n, base, s, scaled, shared, sigma = _structured_problem(40, 13)
+    rng = np.random.default_rng(3)
+    gain = rng.normal(0, 0.01, (2, 5, n.size))
+    offset = rng.normal(0, 0.1, (len(s), 5))
+    reference = rng.integers(-1, 2, len(s))
+    explicit = offset + np.where(reference[:, None] >= 0,
+                                 np.einsum("ikb,ib->ik", gain[reference], s), 0.0)
+    a = _structured_fit(n, base, s, scaled, shared, sigma, start=explicit)
+    b = _structured_fit(n, base, s, scaled, shared, sigma, start=offset, start_gain=gain,
+                        start_reference=reference)
+    np.testing.assert_allclose(b.chi2, a.chi2, rtol=0, atol=1e-10)
+    np.testing.assert_array_equal(b.iterations, a.iterations)
+    with pytest.raises(PhysicsInputError, match="start_reference"):
+        _structured_fit(n, base, s, scaled, shared, sigma, start_gain=gain,
+                        start_reference=np.full(len(s), 2))
+    with pytest.raises(PhysicsInputError, match="needs a scale"):
+        profile_linear_poisson(n, base, None, sigma[2:], shared_directions=shared,
+                               start_gain=gain[:, 2:])
+
+
+@pytest.mark.parametrize("tolerance", [1e-4, 1e-6])
+def test_tolerance_bounds_the_distance_to_the_minimum(tolerance):
+    # Newton stops once its decrement gᵀH⁻¹g (or the bound on it from the previous Hessian,
+    # Nesterov Thm 4.1.6) is below the tolerance: χ² then lies within ≈ tolerance/2 of the
+    # minimum, here taken from a run to 1e-13
+    n, base, s, scaled, shared, sigma = _structured_problem(300, 14)
+    tight = _structured_fit(n, base, s, scaled, shared, sigma, tolerance=1e-13)
+    loose = _structured_fit(n, base, s, scaled, shared, sigma, tolerance=tolerance)
+    ok = tight.converged & loose.converged
+    assert ok.mean() > 0.95
+    excess = loose.chi2[ok] - tight.chi2[ok]
+    assert excess.min() > -1e-9
+    assert excess.max() < tolerance
+    assert loose.iterations.mean() < tight.iterations.mean()
+
+
+def test_merged_blocks_cover_the_support_and_change_nothing(monkeypatch):
+    # blocks of bins are merged where that makes the sums cheaper: every bin's directions
+    # stay inside its block's, and the profile is the same as with one block per pattern
+    n, base, s, scaled, shared, sigma = _structured_problem(60, 15)
+    s[:, :12] = 0.0  # the signal lives in part of the bins only
+    shared[1, 20:] = 0.0
+    support = np.concatenate([(scaled != 0) & (s != 0).any(axis=0), shared != 0])
+    layouts = {}
+    results = {}
+    for overhead in (0, 10_000):
+        monkeypatch.setattr(profile_module, "_BLOCK_OVERHEAD_BINS", overhead)
+        monkeypatch.setattr(profile_module, "_LAYOUTS", {})
+        layouts[overhead] = profile_module._Layout(n, support)
+        results[overhead] = _structured_fit(n, base, s, scaled, shared, sigma)
+    separate, merged = layouts[0], layouts[10_000]
+    assert merged.blocks[0].size < separate.blocks[0].size
+    bounds, ptr, rows = merged.blocks
+    for j in range(bounds.size - 1):
+        bins = merged.pos[bounds[j]:bounds[j + 1]]
+        outside = np.setdiff1d(np.arange(support.shape[0]), rows[ptr[j]:ptr[j + 1]])
+        assert not support[np.ix_(outside, bins)].any()
+    np.testing.assert_allclose(results[10_000].chi2, results[0].chi2, rtol=0, atol=1e-9)
+
+
+def test_remembered_layouts_follow_the_support():
+    # a layout is remembered per (counts, support): signals vanishing in other bins must not
+    # reuse it (a direction summed over too few bins would change the χ²)
+    n, base, s, scaled, shared, sigma = _structured_problem(20, 16)
+    first = s.copy()
+    first[:, 10:] = 0.0
+    fresh = [_structured_fit(n, shared[:2].sum(0) + x, x, scaled, shared, sigma).chi2
+             for x in (first, s)]
+    again = [_structured_fit(n, shared[:2].sum(0) + x, x, scaled, shared, sigma).chi2
+             for x in (s, first)]
+    np.testing.assert_array_equal(again[0], fresh[1])
+    np.testing.assert_array_equal(again[1], fresh[0])
+    assert not np.allclose(fresh[0], fresh[1])
+
+
+def test_counts_share_one_logarithm_across_many_products():
+    # 600 bins with counts 1, 2, 3 and expectations spanning 1e-5–1e5: each count's running
+    # product leaves (1e-100, 1e100) many times over, is renormalised (frexp), and must give
+    # the plain sum of logarithms
+    rng = np.random.default_rng(17)
+    n = rng.integers(1, 4, 600).astype(float)
+    shape = 10.0 ** rng.choice([-5.0, 5.0], 600) * rng.uniform(0.5, 2, 600)
+    res = profile_linear_poisson(n, shape[None], None, [1e-3], shared_directions=[shape])
+    mu = shape + res.theta[0, 0] * shape
+    expected = poisson_chi2(n, mu) + (res.theta[0, 0] / 1e-3) ** 2
+    assert res.chi2[0] == pytest.approx(expected, rel=1e-12)
