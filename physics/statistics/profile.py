@@ -138,9 +138,10 @@ def profile_linear_poisson(
             else points(base, (n_bins,)))
     d = points(d, (n_var, n_bins))
     s = points(s, (n_bins,)) if uses_scale else np.zeros((1, 0))
-    scaled_support = (scaled != 0) & (s != 0).any(axis=0) if scaled.shape[0] else scaled != 0
-    support = np.concatenate([(d != 0).any(axis=0), scaled_support, shared != 0])
-    layout = _layout(n, support)
+    scaled_bins = (s != 0).any(axis=0) if uses_scale else np.zeros(n_bins, dtype=bool)
+    support = np.concatenate([(d != 0).any(axis=0), (scaled != 0) & scaled_bins, shared != 0])
+    merge = (base[0], shared, n_var + scaled.shape[0], scaled_bins) if shared_base else None
+    layout = _layout(n, support, merge)
     gain = np.zeros((0, n_par, n_bins)) if start_gain is None else np.asarray(start_gain, float)
     if gain.shape[0] and not uses_scale:
         raise PhysicsInputError("profile_linear_poisson: start_gain needs a scale")
@@ -154,7 +155,9 @@ def profile_linear_poisson(
     iterations = np.empty(size, dtype=np.int64)
     newton_block(
         layout.counts, layout.pos, layout.zero, layout.logs(), layout.const, layout.kappa,
-        layout.blocks, base, tuple(r[0] for r in layout.split(sb[None])), d, s,
+        layout.blocks, np.zeros((0, n_bins)) if shared_base else base,
+        tuple(r[0] for r in layout.split(base[:1] if shared_base else np.zeros((1, n_bins)))),
+        tuple(r[0] for r in layout.split(sb[None])), d, s,
         *layout.split(scaled), *layout.split(shared), inv_var, np.array(centre),
         points(theta0, (n_par,)), *layout.split(gain), reference, max_iterations, tolerance,
         chi2, theta, converged, iterations,
@@ -230,25 +233,44 @@ class _Layout:
     directions that live in different corners of the data cost nothing where they vanish.
     Within a block, bins are sorted by count (equal counts are neighbours, see
     ``_equal_count_groups``). Bins with n = 0: ``zero``. Also the constant 2 Σ (n ln n − n)
-    and the self-concordance constant κ (1, or 1/n_min if some 0 < n < 1)."""
+    and the self-concordance constant κ (1, or 1/n_min if some 0 < n < 1).
 
-    def __init__(self, n, support):
-        pos = np.flatnonzero(n > 0)
+    Bins where μ is one shared template times (1 + c θ_k) (``_proportional_groups``: e.g. the
+    steady state alone) enter as one merged bin each group, exactly: their χ² differs from the
+    merged bin's by a constant, added to ``const``. The kernel reads such a bin's per-point
+    values at index n_bins (zero) and its shared rows and base from ``split`` (group sums).
+    """
+
+    def __init__(self, n, support, merge=None):
+        n_bins = n.size
+        groups = _proportional_groups(n, support, *merge) if merge is not None else []
+        merged = np.zeros(n_bins, dtype=bool)
+        for g in groups:
+            merged[g] = True
+        self.groups = groups
+        n_ext = np.concatenate([n, [n[g].sum() for g in groups]])
+        support = np.concatenate([support, support[:, [g[0] for g in groups]]], axis=1)
+        columns = np.concatenate([np.flatnonzero(~merged), n_bins + np.arange(len(groups))])
+        pos = columns[n_ext[columns] > 0]
         patterns, block = np.unique(support[:, pos].T, axis=0, return_inverse=True)
         patterns, block = _merge_blocks(patterns, block.ravel())
-        order = np.lexsort((n[pos], block.ravel()))
-        self.pos, self.zero = pos[order], np.flatnonzero(n == 0)
-        sizes = np.bincount(block.ravel(), minlength=len(patterns))
+        order = np.lexsort((n_ext[pos], block))
+        self.pos_ext, self.zero_ext = pos[order], columns[n_ext[columns] == 0]
+        self.pos = np.minimum(self.pos_ext, n_bins)  # merged bins read index n_bins
+        self.zero = np.minimum(self.zero_ext, n_bins)
+        sizes = np.bincount(block, minlength=len(patterns))
         rows = [np.flatnonzero(pat) for pat in patterns]
         self.blocks = (
             np.concatenate([[0], np.cumsum(sizes)]),
             np.concatenate([[0], np.cumsum([r.size for r in rows])]).astype(np.int64),
             np.concatenate(rows + [np.zeros(0, dtype=np.int64)]).astype(np.int64),
         )
-        self.counts = np.ascontiguousarray(n[self.pos])
+        self.counts = np.ascontiguousarray(n_ext[self.pos_ext])
         self.starts, group_counts = _equal_count_groups(self.counts)
         self.class_values, self.group_class = np.unique(group_counts, return_inverse=True)
         self.const = 2.0 * float(np.sum(self.counts * np.log(self.counts) - self.counts))
+        if merge is not None:
+            self.const += sum(_merged_constant(n[g], merge[0][g]) for g in groups)
         self.kappa = max(1.0, 1.0 / self.counts.min()) if self.counts.size else 1.0
 
     def logs(self):
@@ -258,9 +280,43 @@ class _Layout:
                 np.ones(k), np.zeros(k, dtype=np.int64))
 
     def split(self, rows):
-        """Rows (..., n_bins) → (rows on ``pos``, rows on ``zero``), contiguous."""
-        return (np.ascontiguousarray(rows[..., self.pos]),
-                np.ascontiguousarray(rows[..., self.zero]))
+        """Rows (..., n_bins) → (rows on ``pos``, rows on ``zero``), contiguous; a merged bin
+        holds its group's sum."""
+        if self.groups:
+            rows = np.concatenate(
+                [rows, np.stack([rows[..., g].sum(axis=-1) for g in self.groups], axis=-1)],
+                axis=-1)
+        return (np.ascontiguousarray(rows[..., self.pos_ext]),
+                np.ascontiguousarray(rows[..., self.zero_ext]))
+
+
+def _proportional_groups(n, support, base, shared, first_shared, scaled_bins, rtol=1e-12):
+    """Groups (≥ 2 bins, all n > 0 or all n = 0) where only the shared direction k is nonzero,
+    no point has a scale, and S_k ∝ base: there μ_b = base_b (1 + c θ_k) for every point."""
+    single = (support.sum(axis=0) == 1) & ~scaled_bins & (base > 0)
+    row = support.argmax(axis=0)
+    groups = []
+    for k in range(shared.shape[0]):
+        for counted in (True, False):
+            bins = np.flatnonzero(single & (row == first_shared + k) & ((n > 0) == counted))
+            if bins.size < 2:
+                continue
+            ratio = shared[k, bins] / base[bins]
+            same = np.abs(ratio - np.median(ratio)) <= rtol * np.abs(np.median(ratio))
+            if same.sum() >= 2:
+                groups.append(bins[same])
+    return groups
+
+
+def _merged_constant(n, base):
+    """χ²(bins) − χ²(merged bin) for μ_b = base_b F (Baker–Cousins terms; any F):
+    2 [Σ n ln n − N ln N − Σ n ln base + N ln Σ base]."""
+    total = n.sum()
+    if total == 0:
+        return 0.0
+    counted = n > 0
+    return 2.0 * float(np.sum(n[counted] * np.log(n[counted] / base[counted]))
+                       - total * np.log(total / base.sum()))
 
 
 _BLOCK_OVERHEAD_BINS = 32  # a block's cost per direction and pair, in bins (benchmarked: 0–256)
@@ -299,14 +355,17 @@ _LAYOUTS: dict[tuple, _Layout] = {}
 _MAX_LAYOUTS = 16
 
 
-def _layout(n: NDArray, support: NDArray) -> _Layout:
-    """``_Layout`` of counts and support, remembered for the next calls (a scan profiles
-    block after block against the same data: its layout costs ≈ 1 ms to build)."""
+def _layout(n: NDArray, support: NDArray, merge: tuple | None) -> _Layout:
+    """``_Layout`` of counts, support and merge inputs, remembered for the next calls (a scan
+    profiles block after block against the same data: its layout costs ≈ 1 ms to build)."""
     key = (n.tobytes(), support.shape, np.packbits(support).tobytes())
+    if merge is not None:
+        base, shared, first, scaled_bins = merge
+        key += (base.tobytes(), shared.tobytes(), first, np.packbits(scaled_bins).tobytes())
     if key not in _LAYOUTS:
         if len(_LAYOUTS) >= _MAX_LAYOUTS:
             _LAYOUTS.pop(next(iter(_LAYOUTS)))
-        _LAYOUTS[key] = _Layout(n, support)
+        _LAYOUTS[key] = _Layout(n, support, merge)
     return _LAYOUTS[key]
 
 

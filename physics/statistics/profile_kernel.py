@@ -133,8 +133,9 @@ def _objective(mu_p, mu_z, theta, n, logs, const, inv_var, centre):
 
 @njit(cache=True, fastmath=_FAST)
 def _gather(row, pos, zero, buffer, out_p, out_z):
-    """row[pos] and row[zero], through a sequential copy of the row (prefetch-friendly)."""
-    for b in range(buffer.size):
+    """row[pos] and row[zero], through a sequential copy of the row (prefetch-friendly) into
+    ``buffer``, whose last entry (index n_bins: merged bins) stays 0."""
+    for b in range(row.size):
         buffer[b] = row[b]
     for b in range(pos.size):
         out_p[b] = buffer[pos[b]]
@@ -145,10 +146,10 @@ def _gather(row, pos, zero, buffer, out_p, out_z):
 @njit(cache=True, fastmath=_FAST)
 def _fill(i, pos, zero, base, shared_base, scaled_base, var, scale, scaled_p, scaled_z, dp,
           dz, base_p, base_z, scale_p, scale_z, zsum, buffer):
-    """Point i's base (row i of ``base``, or ``shared_base`` gathered once) plus scale ⊙
-    scaled_base, and its per-point rows, on the bin sets; zsum of those rows."""
+    """Point i's base (row i of ``base``, or ``shared_base`` if ``base`` has no rows) plus
+    scale ⊙ scaled_base, and its per-point rows, on the bin sets; zsum of those rows."""
     nv, nr = var.shape[1], scaled_p.shape[0]
-    if base.shape[0] > 1:
+    if base.shape[0] > 0:
         _gather(base[i], pos, zero, buffer, base_p, base_z)
     else:
         base_p[:] = shared_base[0]
@@ -218,17 +219,19 @@ def _hessian(w, dp, blocks, inv_var, wd, hess):
 
 
 @njit(cache=True)
-def newton_block(n, pos, zero, logs, const, kappa, blocks, base, scaled_base, var, scale,
-                 scaled_p, scaled_z, shared_p, shared_z, inv_var, centre, start, gain_p, gain_z,
-                 reference, max_iterations, tolerance, out_chi2, out_theta, out_converged,
-                 out_hessians):
+def newton_block(n, pos, zero, logs, const, kappa, blocks, base, shared_base, scaled_base,
+                 var, scale, scaled_p, scaled_z, shared_p, shared_z, inv_var, centre, start,
+                 gain_p, gain_z, reference, max_iterations, tolerance, out_chi2, out_theta,
+                 out_converged, out_hessians):
     """Profile every point of the block; results into ``out_*`` (see module docstring).
 
     n: counts of the bins with n > 0 in ``pos`` order; logs: (group starts, group → count
     class, class counts, and two workspaces of the class size) for ``_sum_n_log``; blocks:
     (bounds, ptr, rows), block j holds the bins [bounds[j], bounds[j+1]) of that order, where
-    only the directions rows[ptr[j]:ptr[j+1]] (sorted) can be nonzero; base (N or 1, B);
-    scaled_base: a row on ``pos`` and one on ``zero``, added to the base times the scale; var
+    only the directions rows[ptr[j]:ptr[j+1]] (sorted) can be nonzero; pos, zero index the
+    per-point arrays (index B: a merged bin, read as 0); base (N, B), or (0, B) and
+    ``shared_base`` (a row on ``pos`` and one on ``zero``) for all points; scaled_base: rows on
+    ``pos`` and ``zero``, added to the base times the scale; var
     (N, n_var, B); scale (N, B) or (1, 0) if unused; scaled_*, shared_*: rows on the bins
     ``pos`` (p) and ``zero`` (z); start (N, P), plus gain_*[reference[i]] · scale of point i
     where reference[i] ≥ 0 (gain_* (n_ref, P, B) on ``pos`` and ``zero``). ``out_hessians``:
@@ -248,9 +251,7 @@ def newton_block(n, pos, zero, logs, const, kappa, blocks, base, scaled_base, va
         zsum[row] = shared_z[k].sum()
     base_p, base_z = np.empty(bp), np.empty(bz)
     scale_p, scale_z = np.empty(bp), np.empty(bz)
-    buffer = np.empty(base.shape[1])
-    shared_base = (np.empty(bp), np.empty(bz))
-    _gather(base[0], pos, zero, buffer, shared_base[0], shared_base[1])
+    buffer = np.zeros(base.shape[1] + 1)
     mu_p, mu_z, dmu_p, dmu_z = np.empty(bp), np.empty(bz), np.empty(bp), np.empty(bz)
     trial_p, trial_z = np.empty(bp), np.empty(bz)
     w, wd, resid = np.empty(bp), np.empty(bp), np.empty(bp)

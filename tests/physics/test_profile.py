@@ -292,3 +292,27 @@ def test_counts_share_one_logarithm_across_many_products():
     mu = shape + res.theta[0, 0] * shape
     expected = poisson_chi2(n, mu) + (res.theta[0, 0] / 1e-3) ** 2
     assert res.chi2[0] == pytest.approx(expected, rel=1e-12)
+
+
+def test_bins_of_one_template_merge_exactly(monkeypatch):
+    # bins where μ is one shared template times (1 + c θ) (a steady state alone) enter as one
+    # merged bin per group; χ² and θ̂ must equal the unmerged profile (a per-point base
+    # disables merging), with and without counts in those bins
+    monkeypatch.setattr(profile_module, "_LAYOUTS", {})
+    n, base, s, scaled, shared, sigma = _structured_problem(30, 18)
+    steady = shared[0].copy()
+    only = np.arange(20, 30)  # the steady state alone here: no signal, no other background
+    s[:, only] = 0.0
+    shared[1:, only] = 0.0
+    shared[0] = 0.05 * steady  # its normalisation: ∝ the template
+    background = steady.copy()
+    background[:20] += 3.0
+    n[[21, 24]] = 0.0
+    merged = _structured_fit(n, background, s, scaled, shared, sigma,
+                             scaled_base=np.ones(n.size))
+    plain = _structured_fit(n, np.broadcast_to(background, s.shape) + s, s, scaled, shared,
+                            sigma)
+    (layout,) = [v for v in profile_module._LAYOUTS.values() if v.groups]  # the shared base
+    assert sorted(g.size for g in layout.groups) == [2, 8]
+    np.testing.assert_allclose(merged.chi2, plain.chi2, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(merged.theta, plain.theta, rtol=0, atol=1e-7)
