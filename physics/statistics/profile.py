@@ -17,12 +17,15 @@ directions that do not depend on the point:
 
 Bins with n = 0 enter the χ² as 2μ (linear in θ): they add a constant to the gradient and
 nothing to the Hessian, and no logarithm is taken there; bins with equal counts share one
-logarithm. Exactness: Newton stops when its decrement is below ``tolerance`` (the χ² is then
-within ≈ tolerance/2 of the minimum), and the returned χ² is evaluated at θ̂ in full.
+logarithm; bins where μ is one shared template times (1 + c θ_k) merge exactly into one
+(``_Layout``). Exactness: Newton stops once its decrement gᵀH⁻¹g, or a bound on it from the
+previous Hessian, is below ``tolerance``: the returned χ², f at the returned θ̂, is then
+within ≈ tolerance/2 of the minimum.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -353,6 +356,7 @@ def _merge_blocks(patterns, block):
 
 _LAYOUTS: dict[tuple, _Layout] = {}
 _MAX_LAYOUTS = 16
+_LAYOUTS_LOCK = threading.Lock()
 
 
 def _layout(n: NDArray, support: NDArray, merge: tuple | None) -> _Layout:
@@ -362,11 +366,12 @@ def _layout(n: NDArray, support: NDArray, merge: tuple | None) -> _Layout:
     if merge is not None:
         base, shared, first, scaled_bins = merge
         key += (base.tobytes(), shared.tobytes(), first, np.packbits(scaled_bins).tobytes())
-    if key not in _LAYOUTS:
-        if len(_LAYOUTS) >= _MAX_LAYOUTS:
-            _LAYOUTS.pop(next(iter(_LAYOUTS)))
-        _LAYOUTS[key] = _Layout(n, support, merge)
-    return _LAYOUTS[key]
+    with _LAYOUTS_LOCK:  # (threaded Dask workers share the module)
+        if key not in _LAYOUTS:
+            if len(_LAYOUTS) >= _MAX_LAYOUTS:
+                _LAYOUTS.pop(next(iter(_LAYOUTS)))
+            _LAYOUTS[key] = _Layout(n, support, merge)
+        return _LAYOUTS[key]
 
 
 def _rows(x, n_bins):
