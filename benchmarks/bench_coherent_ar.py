@@ -28,9 +28,10 @@ def setup():
 
 def test_batched_profile(benchmark, setup, rates):
     ar, signals = setup
-    benchmark.pedantic(ar.chi2, args=(signals,), rounds=3, iterations=1)
+    result = benchmark.pedantic(ar.profile, args=(signals,), rounds=3, iterations=1)
     rates.record(benchmark, "batched", N_BATCHED)
-
+    benchmark.extra_info["newton_iterations_per_point"] = float(result.iterations.mean())
+    print(f"\ncoherent_ar: {result.iterations.mean():.2f} Newton iterations per point")
 
 
 def test_numpy_reference_profile(benchmark, setup, rates):
