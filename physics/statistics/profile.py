@@ -107,7 +107,7 @@ def profile_linear_poisson(
     Returns
     -------
     ProfileResult
-        ``chi2`` (...), ``theta`` (..., n_par), ``converged`` (...).
+        ``chi2`` (...), ``theta`` (..., n_par), ``converged`` (...), ``iterations`` (...).
     """
     n = np.asarray(observed, dtype=float)
     n_bins = n.shape[-1]
@@ -146,13 +146,16 @@ def profile_linear_poisson(
     merge = (base[0], shared, n_var + scaled.shape[0], scaled_bins) if shared_base else None
     layout = _layout(n, support, merge)
     gain = np.zeros((0, n_par, n_bins)) if start_gain is None else np.asarray(start_gain, float)
+    if gain.ndim != 3 or gain.shape[1:] != (n_par, n_bins):
+        raise PhysicsInputError(f"profile_linear_poisson: start_gain must have shape (n_ref, "
+                                f"{n_par}, {n_bins}), got {gain.shape}")
     if gain.shape[0] and not uses_scale:
         raise PhysicsInputError("profile_linear_poisson: start_gain needs a scale")
     reference = np.full(batch, -1) if start_reference is None else start_reference
     reference = points(np.asarray(reference, dtype=np.int64), ())
-    if np.any(reference >= gain.shape[0]):
+    if np.any((reference < -1) | (reference >= gain.shape[0])):
         raise PhysicsInputError(
-            f"profile_linear_poisson: start_reference must be -1 or below {gain.shape[0]}")
+            f"profile_linear_poisson: start_reference must be -1 … {gain.shape[0] - 1}")
     chi2, theta = np.empty(size), np.empty((size, n_par))
     converged = np.empty(size, dtype=bool)
     iterations = np.empty(size, dtype=np.int64)

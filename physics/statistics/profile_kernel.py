@@ -231,11 +231,10 @@ def newton_block(n, pos, zero, logs, const, kappa, blocks, base, shared_base, sc
     only the directions rows[ptr[j]:ptr[j+1]] (sorted) can be nonzero; pos, zero index the
     per-point arrays (index B: a merged bin, read as 0); base (N, B), or (0, B) and
     ``shared_base`` (a row on ``pos`` and one on ``zero``) for all points; scaled_base: rows on
-    ``pos`` and ``zero``, added to the base times the scale; var
-    (N, n_var, B); scale (N, B) or (1, 0) if unused; scaled_*, shared_*: rows on the bins
-    ``pos`` (p) and ``zero`` (z); start (N, P), plus gain_*[reference[i]] · scale of point i
-    where reference[i] ≥ 0 (gain_* (n_ref, P, B) on ``pos`` and ``zero``). ``out_hessians``:
-    Hessians computed per point.
+    ``pos`` and ``zero``, added to the base times the scale; var (N, n_var, B); scale (N, B)
+    or (1, 0) if unused; scaled_*, shared_*: rows on the bins ``pos`` (p) and ``zero`` (z);
+    start (N, P), plus gain_*[reference[i]] · scale of point i where reference[i] ≥ 0 (gain_*
+    (n_ref, P, B) on ``pos`` and ``zero``). ``out_hessians``: Hessians computed per point.
     """
     n_points = start.shape[0]
     nv, nr, ns = var.shape[1], scaled_p.shape[0], shared_p.shape[0]

@@ -221,6 +221,9 @@ def test_start_gain_equals_the_explicit_start():
     with pytest.raises(PhysicsInputError, match="start_reference"):
         _structured_fit(n, base, s, scaled, shared, sigma, start_gain=gain,
                         start_reference=np.full(len(s), 2))
+    with pytest.raises(PhysicsInputError, match="start_gain must have shape"):
+        _structured_fit(n, base, s, scaled, shared, sigma, start_gain=gain[:, :4],
+                        start_reference=reference)
     with pytest.raises(PhysicsInputError, match="needs a scale"):
         profile_linear_poisson(n, base, None, sigma[2:], shared_directions=shared,
                                start_gain=gain[:, 2:])
