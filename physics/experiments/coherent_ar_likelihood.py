@@ -38,8 +38,9 @@ from nubound.physics.statistics.profile import (
     EXPERIMENT_TOLERANCE,
     LinearResponse,
     ProfileResult,
-    linear_response,
+    nearest_reference,
     profile_linear_poisson,
+    reference_responses,
 )
 
 NUISANCES = (
@@ -120,51 +121,41 @@ def profile(observed: NDArray, signal: NDArray,
     """
     signal = np.asarray(signal, dtype=float)
     observed = np.asarray(observed, dtype=float)
-    start, reference = (None, None) if references is None else \
+    start, gain, reference = (None, None, None) if references is None else \
         profile_start(observed, signal, references)
     return profile_linear_poisson(
         observed, background_total(), None, np.ones(len(NUISANCES)),
         scaled_directions=signal_shape_ratios(), scale=signal,
         scaled_base=np.ones(signal.shape[-1]), shared_directions=background_directions(),
-        start=start, tolerance=EXPERIMENT_TOLERANCE, start_reference=reference,
-        start_gain=None if references is None else np.stack([r.gain for r in references]),
+        start=start, start_gain=gain, start_reference=reference,
+        tolerance=EXPERIMENT_TOLERANCE,
     )
-
-
-def response(observed: NDArray, signal: NDArray) -> LinearResponse:
-    """θ̂ near the reference ``signal`` (960,) to first order in the signal: profile starts."""
-    return linear_response(
-        np.asarray(observed, dtype=float), background_total(), signal, np.ones(len(NUISANCES)),
-        scaled_directions=signal_shape_ratios(), shared_directions=background_directions(),
-    )
-
-
-REFERENCE_SCALES = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
-"""Multiples of the SM signal around which ``responses`` linearises θ̂ (profile starts)."""
 
 
 def responses(observed: NDArray, sm_signal: NDArray) -> tuple[LinearResponse, ...]:
-    """``response`` around each of ``REFERENCE_SCALES`` × the SM signal: the start of a signal
-    comes from the reference nearest in total, so that only its shape is linearised."""
-    return tuple(response(observed, a * np.asarray(sm_signal)) for a in REFERENCE_SCALES)
+    """θ̂ to first order in the signal around ``REFERENCE_SCALES`` × the SM signal (960,):
+    the profile's starts (``profile_start``)."""
+    return reference_responses(
+        np.asarray(observed, dtype=float), background_total(), sm_signal,
+        np.ones(len(NUISANCES)), scaled_directions=signal_shape_ratios(),
+        shared_directions=background_directions(),
+    )
 
 
 _MIN_START_SCALE = 1e-6  # smallest signal scale 1 + σ_s θ_0 of a start (keeps μ > 0)
 
 
-def profile_start(observed: NDArray, signal: NDArray,
-                  references: tuple[LinearResponse, ...]) -> tuple[NDArray, NDArray]:
-    """Starts of ``profile`` for signals (m, 960) as (offsets (m, 9), reference index (m,)):
-    the start is offset + gain[reference] @ signal, the linear response of the reference
-    whose signal total is nearest. Signals beyond the largest reference whose linear start
+def profile_start(observed: NDArray, signal: NDArray, references: tuple[LinearResponse, ...]
+                  ) -> tuple[NDArray, NDArray, NDArray]:
+    """Starts of ``profile`` for signals (m, 960): ``statistics.profile.nearest_reference``
+    (offsets, gains, reference index). Signals beyond the largest reference whose linear start
     would flip their sign (1 + σ_s θ_0 ≤ 0, e.g. excluded couplings) start instead (index −1)
     from the signal normalisation that scales them to the observed excess over the
     background, other nuisances nominal. Any start gives the same minimum; these save Newton
     steps."""
+    start, gain, nearest = nearest_reference(signal, references)
     totals = signal.sum(axis=-1)
     reference_totals = np.array([r.signal.sum() for r in references])
-    nearest = np.abs(totals[:, None] - reference_totals).argmin(axis=1)
-    start = np.stack([r.offset for r in references])[nearest]
     beyond = np.flatnonzero(totals > reference_totals.max())
     if beyond.size:
         linear = references[int(reference_totals.argmax())].start(signal[beyond])
@@ -174,7 +165,7 @@ def profile_start(observed: NDArray, signal: NDArray,
         start[far] = 0.0
         start[far, 0] = (scale - 1.0) / SIGNAL_NORM_UNCERTAINTY
         nearest[far] = -1
-    return start, nearest
+    return start, gain, nearest
 
 
 def expected_counts(signal: NDArray, theta: NDArray) -> NDArray:

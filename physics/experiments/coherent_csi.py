@@ -26,6 +26,8 @@ Likelihood (physics.md §7): binned Poisson χ² with Gaussian pulls on four lin
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -51,7 +53,9 @@ from nubound.physics.nuclei import NUCLIDES, target
 from nubound.physics.statistics.profile import (
     EXPERIMENT_TOLERANCE,
     ProfileResult,
+    nearest_reference,
     profile_linear_poisson,
+    reference_responses,
 )
 
 # arXiv:2110.07730: SM prediction 341 ± 11 (theory) ± 42 (experiment) CEvNS events
@@ -199,7 +203,8 @@ class CoherentCsI(Experiment):
         data.setflags(write=False)
         fit = np.concatenate([data, self._fit_observed[self.n_bins:]])
         fit.setflags(write=False)
-        return {"_observed": data, "_fit_observed": fit}
+        return {"_observed": data, "_fit_observed": fit,
+                "_references": self._responses(fit, self.sm_signal(quenching))}
 
     # --- likelihood --------------------------------------------------------------------------
     def _fit_signal(self, signal: NDArray) -> NDArray:
@@ -208,17 +213,42 @@ class CoherentCsI(Experiment):
         pad = np.zeros(s.shape[:-1] + (self._n_extra,))
         return np.concatenate([s, pad], axis=-1)
 
+    def _responses(self, fit_observed: NDArray, sm_signal: NDArray) -> tuple:
+        """θ̂ to first order around multiples of the SM signal: the profile's starts."""
+        return reference_responses(
+            fit_observed, self._fit_background, self._fit_signal(sm_signal), self.prior_sigma,
+            scaled_directions=np.ones((1, self._fit_background.size)),
+            shared_directions=self._fit_background_directions,
+        )
+
+    @cached_property
+    def _references(self) -> tuple:
+        """``_responses`` of the observed data (any start gives the same minimum; these
+        save Newton steps)."""
+        return self._responses(self._fit_observed, self.sm_signal())
+
     def profile(self, signal: NDArray, *, free_signal_norm: bool = False) -> ProfileResult:
-        """Profiled fit of μ = S + B + Σ θ_p D_p (θ: signal, steady state, BRN, NIN)."""
+        """Profiled fit of μ = S + B + Σ θ_p D_p (θ: signal, steady state, BRN, NIN); with
+        the signal's prior, started from the nearest reference's linear response."""
         s = self._fit_signal(signal)
         sigma = self.prior_sigma.copy()
+        flat = s.reshape(-1, s.shape[-1])
+        start = dict(zip(("start", "start_gain", "start_reference"),
+                         nearest_reference(flat, self._references), strict=True))
         if free_signal_norm:
             sigma[0] = np.inf
+            start = {}
         # θ_s: direction s (scaled ones), the backgrounds' directions are the same for all s
-        return profile_linear_poisson(
+        res = profile_linear_poisson(
             self._fit_observed, self._fit_background, None, sigma,
-            scaled_directions=np.ones((1, s.shape[-1])), scale=s, scaled_base=np.ones(s.shape[-1]),
-            shared_directions=self._fit_background_directions, tolerance=EXPERIMENT_TOLERANCE,
+            scaled_directions=np.ones((1, s.shape[-1])), scale=flat,
+            scaled_base=np.ones(s.shape[-1]), shared_directions=self._fit_background_directions,
+            tolerance=EXPERIMENT_TOLERANCE, **start,
+        )
+        batch = s.shape[:-1]
+        return ProfileResult(
+            chi2=res.chi2.reshape(batch), theta=res.theta.reshape(batch + res.theta.shape[-1:]),
+            converged=res.converged.reshape(batch), iterations=res.iterations.reshape(batch),
         )
 
     def best_fit_components(self, signal: NDArray, *, free_signal_norm: bool = True) -> dict:

@@ -232,6 +232,40 @@ def linear_response(
     return LinearResponse(signal=s, theta=theta, gain=-np.linalg.solve(hess + ridge, mixed))
 
 
+REFERENCE_SCALES = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
+"""Multiples of the SM signal around which the experiments linearise θ̂ (profile starts)."""
+
+
+def reference_responses(
+    observed: ArrayLike,
+    background: ArrayLike,
+    sm_signal: ArrayLike,
+    prior_sigma: ArrayLike,
+    *,
+    scaled_directions: ArrayLike | None = None,
+    shared_directions: ArrayLike | None = None,
+) -> tuple[LinearResponse, ...]:
+    """``linear_response`` around each of ``REFERENCE_SCALES`` × the SM signal."""
+    sm = np.asarray(sm_signal, dtype=float)
+    return tuple(
+        linear_response(observed, background, a * sm, prior_sigma,
+                        scaled_directions=scaled_directions, shared_directions=shared_directions)
+        for a in REFERENCE_SCALES)
+
+
+def nearest_reference(signal: ArrayLike, references: tuple[LinearResponse, ...]
+                      ) -> tuple[NDArray, NDArray, NDArray]:
+    """Starts for ``profile_linear_poisson`` from linear responses around several reference
+    signals: each signal (m, n_bins) takes the reference whose total is nearest, so that
+    mostly its shape is linearised. Returns ``start`` (m, n_par) (the offsets),
+    ``start_gain`` (n_ref, n_par, n_bins) and ``start_reference`` (m,)."""
+    totals = np.asarray(signal, dtype=float).sum(axis=-1)
+    reference_totals = np.array([r.signal.sum() for r in references])
+    nearest = np.abs(totals[:, None] - reference_totals).argmin(axis=1)
+    offsets = np.stack([r.offset for r in references])
+    return offsets[nearest], np.stack([r.gain for r in references]), nearest
+
+
 class _Layout:
     """The bins as the kernel reads them. Bins with n > 0 (``pos``) come in blocks of equal
     support (the set of directions not identically zero there, over all points of the

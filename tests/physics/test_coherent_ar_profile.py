@@ -15,6 +15,7 @@ from nubound.physics.experiments import coherent_ar_likelihood as lik
 from nubound.physics.experiments import coherent_ar_release as rel
 from nubound.physics.experiments.coherent_ar import CoherentAr
 from nubound.physics.statistics.poisson import poisson_chi2
+from nubound.physics.statistics.profile import REFERENCE_SCALES
 
 N_SIGNALS = 240
 
@@ -112,8 +113,9 @@ def test_start_of_a_far_signal_matches_the_observed_total(ar: CoherentAr):
     signals = np.stack([sm, 1.9 * sm, 1e4 * sm])
     largest = ar._references[-1]
     assert 1.0 + lik.SIGNAL_NORM_UNCERTAINTY * largest.start(signals[2])[0] < 0.0
-    offset, reference = lik.profile_start(ar.observed, signals, ar._references)
-    assert reference.tolist() == [lik.REFERENCE_SCALES.index(s) for s in (1.0, 2.0)] + [-1]
+    offset, gain, reference = lik.profile_start(ar.observed, signals, ar._references)
+    np.testing.assert_array_equal(gain, np.stack([r.gain for r in ar._references]))
+    assert reference.tolist() == [REFERENCE_SCALES.index(s) for s in (1.0, 2.0)] + [-1]
     for k in range(2):
         linear = ar._references[reference[k]].start(signals[k])
         np.testing.assert_allclose(offset[k] + ar._references[reference[k]].gain @ signals[k],
