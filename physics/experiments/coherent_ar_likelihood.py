@@ -123,13 +123,18 @@ def profile(observed: NDArray, signal: NDArray,
     observed = np.asarray(observed, dtype=float)
     start, gain, reference = (None, None, None) if references is None else \
         profile_start(observed, signal, references)
-    return profile_linear_poisson(
+    # the kernel fits θ'_0 = θ_0 + 1/σ_s (pull centred there): μ_signal = σ_s θ'_0 s has no
+    # cancellation in 1 + σ_s θ_0 when a huge signal (an excluded coupling) is scaled to ≈ 0
+    shift = np.zeros(len(NUISANCES))
+    shift[0] = 1.0 / SIGNAL_NORM_UNCERTAINTY
+    res = profile_linear_poisson(
         observed, background_total(), None, np.ones(len(NUISANCES)),
         scaled_directions=signal_shape_ratios(), scale=signal,
-        scaled_base=np.ones(signal.shape[-1]), shared_directions=background_directions(),
-        start=start, start_gain=gain, start_reference=reference,
-        tolerance=EXPERIMENT_TOLERANCE,
+        shared_directions=background_directions(), prior_centre=shift,
+        start=None if start is None else start + shift, start_gain=gain,
+        start_reference=reference, tolerance=EXPERIMENT_TOLERANCE,
     )
+    return ProfileResult(res.chi2, res.theta - shift, res.converged, res.iterations)
 
 
 def responses(observed: NDArray, sm_signal: NDArray) -> tuple[LinearResponse, ...]:

@@ -233,8 +233,12 @@ class CoherentCsI(Experiment):
         s = self._fit_signal(signal)
         sigma = self.prior_sigma.copy()
         flat = s.reshape(-1, s.shape[-1])
-        start = dict(zip(("start", "start_gain", "start_reference"),
-                         nearest_reference(flat, self._references), strict=True))
+        # the kernel fits θ'_s = 1 + θ_s (pull centred at 1): μ_signal = θ'_s s has no
+        # cancellation in 1 + θ_s when a huge signal (an excluded coupling) is scaled to ≈ 0
+        shift = np.zeros(len(sigma))
+        shift[0] = 1.0
+        offsets, gain, reference = nearest_reference(flat, self._references)
+        start = {"start": offsets + shift, "start_gain": gain, "start_reference": reference}
         if free_signal_norm:
             sigma[0] = np.inf
             start = {}
@@ -242,12 +246,13 @@ class CoherentCsI(Experiment):
         res = profile_linear_poisson(
             self._fit_observed, self._fit_background, None, sigma,
             scaled_directions=np.ones((1, s.shape[-1])), scale=flat,
-            scaled_base=np.ones(s.shape[-1]), shared_directions=self._fit_background_directions,
+            shared_directions=self._fit_background_directions, prior_centre=shift,
             tolerance=EXPERIMENT_TOLERANCE, **start,
         )
         batch = s.shape[:-1]
         return ProfileResult(
-            chi2=res.chi2.reshape(batch), theta=res.theta.reshape(batch + res.theta.shape[-1:]),
+            chi2=res.chi2.reshape(batch),
+            theta=(res.theta - shift).reshape(batch + shift.shape),
             converged=res.converged.reshape(batch), iterations=res.iterations.reshape(batch),
         )
 

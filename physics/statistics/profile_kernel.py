@@ -267,7 +267,9 @@ def newton_block(n, pos, zero, logs, const, kappa, blocks, base, shared_base, sc
                 theta[k] += dot(gain_p[ref, k], scale_p) + dot(gain_z[ref, k], scale_z)
         _combine(base_p, theta, dp, blocks, mu_p)
         _combine(base_z, theta, dz, dense_z, mu_z)
+        damped = False  # a step that may have moved some μ_b by more than its size
         if not (_min_ok(mu_p, True) and _min_ok(mu_z, False)):  # start outside: use c
+            damped = True
             for k in range(p):
                 theta[k] = centre[k]
             _combine(base_p, theta, dp, blocks, mu_p)
@@ -314,12 +316,19 @@ def newton_block(n, pos, zero, logs, const, kappa, blocks, base, shared_base, sc
                     mu_p[b] += frac * dmu_p[b]
                 for b in range(bz):
                     mu_z[b] += frac * dmu_z[b]
+            damped |= frac < 1.0 or lam > 0.5
             radius = frac * lam
             lam_c = min(lam, 0.5)
             if frac == 1.0 and inside and lam < 0.5 and \
                     2.0 * (lam_c / (1.0 - lam_c)) ** 4 / kappa < tolerance:
                 converged = True  # the next decrement is below the tolerance (Thm 4.1.14)
                 break
+        # μ was carried along the steps. Full steps with λ ≤ 1/2 change each μ_b (n_b > 0) by
+        # less than 0.71 μ_b (Dikin ellipsoid, Thm 4.1.5), so no digits cancel there; after a
+        # damped step, and always for n = 0 (no such bound), μ is recomputed from θ̂
+        if damped:
+            _combine(base_p, theta, dp, blocks, mu_p)
+        _combine(base_z, theta, dz, dense_z, mu_z)
         out_chi2[i] = _objective(mu_p, mu_z, theta, n, logs, const, inv_var, centre)
         for k in range(p):
             out_theta[i, k] = theta[k]
