@@ -28,7 +28,8 @@ def setup():
 
 def test_batched_profile(benchmark, setup, rates):
     ar, signals = setup
-    result = benchmark.pedantic(ar.profile, args=(signals,), rounds=3, iterations=1)
+    result = benchmark.pedantic(ar.profile, args=(signals,), rounds=7, iterations=1,
+                                warmup_rounds=1)
     rates.record(benchmark, "batched", N_BATCHED)
     benchmark.extra_info["newton_iterations_per_point"] = float(result.iterations.mean())
     print(f"\ncoherent_ar: {result.iterations.mean():.2f} Newton iterations per point")

@@ -28,7 +28,7 @@ def setup():
 
 def test_batched_profile(benchmark, setup, rates):
     csi, signals = setup
-    benchmark.pedantic(csi.chi2, args=(signals,), rounds=5, iterations=1)
+    benchmark.pedantic(csi.chi2, args=(signals,), rounds=7, iterations=1, warmup_rounds=1)
     rates.record(benchmark, "batched", N_BATCHED)
 
 
