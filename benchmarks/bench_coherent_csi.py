@@ -32,7 +32,6 @@ def test_batched_profile(benchmark, setup, rates):
     rates.record(benchmark, "batched", N_BATCHED)
 
 
-
 def test_numpy_reference_profile(benchmark, setup, rates):
     exp, signals = setup
     chi2 = benchmark.pedantic(reference_profile, args=csi_reference_args(exp, signals), rounds=2,
