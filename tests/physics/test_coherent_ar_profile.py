@@ -56,7 +56,7 @@ def minuit_chi2(observed: np.ndarray, signal: np.ndarray) -> float:
 
     excess = max(observed.sum() - base.sum(), 1.0)
     start = np.zeros(len(lik.NUISANCES))
-    start[0] = min(1.0, excess / signal.sum()) / lik.SIGNAL_NORM_UNCERTAINTY
+    start[0] = min(1.0, excess / max(signal.sum(), 1e-300)) / lik.SIGNAL_NORM_UNCERTAINTY
     m = Minuit(cost, start, grad=grad)
     m.errordef = Minuit.LEAST_SQUARES
     m.strategy = 2

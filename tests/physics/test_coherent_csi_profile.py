@@ -48,7 +48,8 @@ def _minuit_chi2(csi: CoherentCsI, signal: np.ndarray) -> float:
         return float(poisson_chi2(n, mu) + pulls + ss_term)
 
     excess = n.sum() - sum(c.sum() for c in comps.values())
-    m = Minuit(cost, np.array([min(1.0, max(excess, 1.0) / signal.sum()), 0.0, 0.0, 0.0]))
+    a0 = min(1.0, max(excess, 1.0) / max(signal.sum(), 1e-300))
+    m = Minuit(cost, np.array([a0, 0.0, 0.0, 0.0]))
     m.errordef = Minuit.LEAST_SQUARES
     m.strategy = 2
     m.tol = 1e-6
