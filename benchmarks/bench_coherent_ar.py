@@ -28,18 +28,15 @@ def setup():
 
 def test_batched_profile(benchmark, setup, rates):
     ar, signals = setup
-    result = benchmark.pedantic(ar.profile, args=(signals,), rounds=7, iterations=1,
-                                warmup_rounds=1)
-    rates.record(benchmark, "batched", N_BATCHED)
+    result = rates.time(benchmark, "batched", N_BATCHED, ar.profile, signals, rounds=7, warmup=1)
     benchmark.extra_info["newton_iterations_per_point"] = float(result.iterations.mean())
     print(f"\ncoherent_ar: {result.iterations.mean():.2f} Newton iterations per point")
 
 
 def test_numpy_reference_profile(benchmark, setup, rates):
     exp, signals = setup
-    chi2 = benchmark.pedantic(reference_profile, args=ar_reference_args(exp, signals), rounds=2,
-                              iterations=1)
-    rates.record(benchmark, "first numpy", len(signals))
+    chi2 = rates.time(benchmark, "first numpy", len(signals), reference_profile,
+                      *ar_reference_args(exp, signals))
     np.testing.assert_allclose(exp.chi2(signals), chi2, rtol=0, atol=1e-8)
 
 
@@ -49,7 +46,6 @@ def test_minimizer_profile(benchmark, setup, rates):
     def run():
         return np.array([minuit_chi2(ar.observed, s) for s in signals[:N_MINIMIZER]])
 
-    benchmark.pedantic(run, rounds=2, iterations=1)
-    rates.record(benchmark, "migrad", N_MINIMIZER)
+    rates.time(benchmark, "migrad", N_MINIMIZER, run)
     if "batched" in rates:
         rates.report(benchmark, "coherent_ar profiled chi2")

@@ -28,15 +28,13 @@ def setup():
 
 def test_batched_profile(benchmark, setup, rates):
     csi, signals = setup
-    benchmark.pedantic(csi.chi2, args=(signals,), rounds=7, iterations=1, warmup_rounds=1)
-    rates.record(benchmark, "batched", N_BATCHED)
+    rates.time(benchmark, "batched", N_BATCHED, csi.chi2, signals, rounds=7, warmup=1)
 
 
 def test_numpy_reference_profile(benchmark, setup, rates):
     exp, signals = setup
-    chi2 = benchmark.pedantic(reference_profile, args=csi_reference_args(exp, signals), rounds=2,
-                              iterations=1)
-    rates.record(benchmark, "first numpy", len(signals))
+    chi2 = rates.time(benchmark, "first numpy", len(signals), reference_profile,
+                      *csi_reference_args(exp, signals))
     np.testing.assert_allclose(exp.chi2(signals), chi2, rtol=0, atol=1e-8)
 
 
@@ -46,7 +44,6 @@ def test_minimizer_profile(benchmark, setup, rates):
     def run():
         return np.array([_minuit_chi2(csi, s) for s in signals[:N_MINIMIZER]])
 
-    benchmark.pedantic(run, rounds=2, iterations=1)
-    rates.record(benchmark, "migrad", N_MINIMIZER)
+    rates.time(benchmark, "migrad", N_MINIMIZER, run)
     if "batched" in rates:
         rates.report(benchmark, "coherent_csi profiled chi2")

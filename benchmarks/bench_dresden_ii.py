@@ -90,8 +90,7 @@ def setup():
 
 def test_batched_profile(benchmark, setup, rates):
     exp, signals = setup
-    benchmark.pedantic(exp.chi2, args=(signals,), rounds=5, iterations=1)
-    rates.record(benchmark, "batched", N_BATCHED)
+    rates.time(benchmark, "batched", N_BATCHED, exp.chi2, signals, rounds=5)
 
 
 def test_least_squares_profile(benchmark, setup, rates):
@@ -104,8 +103,7 @@ def test_least_squares_profile(benchmark, setup, rates):
         return np.array([least_squares_profile(exp.energy_keV, prof.rate, sigma, s,
                                                prof.theta0) for s in per_day])
 
-    chi2 = benchmark.pedantic(run, rounds=1, iterations=1)
-    rates.record(benchmark, "least_squares", N_REFERENCE)
+    chi2 = rates.time(benchmark, "least_squares", N_REFERENCE, run, rounds=1)
     assert np.abs(exp.chi2(signals[:N_REFERENCE]) - chi2).max() < 1e-3
 
 
@@ -117,8 +115,7 @@ def test_minimizer_profile(benchmark, setup, rates):
     def run():
         return np.array([_minuit_profile(prof, s, (prof.theta0,)) for s in per_day])
 
-    truth = benchmark.pedantic(run, rounds=1, iterations=1)
-    rates.record(benchmark, "migrad", N_MINIMIZER)
+    truth = rates.time(benchmark, "migrad", N_MINIMIZER, run, rounds=1)
     assert np.abs(exp.chi2(signals[:N_MINIMIZER]) - truth).max() < 1e-3
     if "batched" in rates:
         rates.report(benchmark, "Dresden-II profiled chi2")

@@ -31,6 +31,14 @@ class Rates(dict):
         self[key] = rate
         return rate
 
+    def time(self, benchmark, key: str, n: int, fn, *args, rounds: int = 2, warmup: int = 0):
+        """Time ``fn(*args)`` (fastest of ``rounds``), record it as ``key`` with n evaluations
+        per call; returns what ``fn`` returned."""
+        result = benchmark.pedantic(fn, args=args, rounds=rounds, iterations=1,
+                                    warmup_rounds=warmup)
+        self.record(benchmark, key, n)
+        return result
+
     def report(self, benchmark, label: str, fast: str = "batched") -> None:
         """Print and store the ratio of ``fast`` to every other recorded rate."""
         parts = [f"{fast} {self[fast]:.3g}/s"]

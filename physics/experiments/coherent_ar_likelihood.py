@@ -158,8 +158,8 @@ def profile_start(observed: NDArray, signal: NDArray, references: tuple[LinearRe
     from the signal normalisation that scales them to the observed excess over the
     background, other nuisances nominal. Any start gives the same minimum; these save Newton
     steps."""
-    start, gain, nearest = nearest_reference(signal, references)
     totals = signal.sum(axis=-1)
+    start, gain, nearest = nearest_reference(totals, references)
     reference_totals = np.array([r.signal.sum() for r in references])
     beyond = np.flatnonzero(totals > reference_totals.max())
     if beyond.size:

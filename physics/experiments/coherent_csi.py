@@ -237,7 +237,7 @@ class CoherentCsI(Experiment):
         # cancellation in 1 + θ_s when a huge signal (an excluded coupling) is scaled to ≈ 0
         shift = np.zeros(len(sigma))
         shift[0] = 1.0
-        offsets, gain, reference = nearest_reference(flat, self._references)
+        offsets, gain, reference = nearest_reference(flat.sum(axis=-1), self._references)
         start = {"start": offsets + shift, "start_gain": gain, "start_reference": reference}
         if free_signal_norm:
             sigma[0] = np.inf

@@ -253,15 +253,14 @@ def reference_responses(
         for a in REFERENCE_SCALES)
 
 
-def nearest_reference(signal: ArrayLike, references: tuple[LinearResponse, ...]
+def nearest_reference(totals: ArrayLike, references: tuple[LinearResponse, ...]
                       ) -> tuple[NDArray, NDArray, NDArray]:
     """Starts for ``profile_linear_poisson`` from linear responses around several reference
-    signals: each signal (m, n_bins) takes the reference whose total is nearest, so that
-    mostly its shape is linearised. Returns ``start`` (m, n_par) (the offsets),
+    signals: each signal, by its total (m,), takes the reference whose total is nearest, so
+    that mostly its shape is linearised. Returns ``start`` (m, n_par) (the offsets),
     ``start_gain`` (n_ref, n_par, n_bins) and ``start_reference`` (m,)."""
-    totals = np.asarray(signal, dtype=float).sum(axis=-1)
     reference_totals = np.array([r.signal.sum() for r in references])
-    nearest = np.abs(totals[:, None] - reference_totals).argmin(axis=1)
+    nearest = np.abs(np.asarray(totals, dtype=float)[:, None] - reference_totals).argmin(axis=1)
     offsets = np.stack([r.offset for r in references])
     return offsets[nearest], np.stack([r.gain for r in references]), nearest
 
