@@ -15,6 +15,7 @@ from numpy_reference import ar_reference_args, reference_profile
 from test_coherent_ar_profile import minuit_chi2, random_signals
 
 from nubound.physics.experiments.coherent_ar import CoherentAr
+from nubound.physics.statistics.profile import EXPERIMENT_TOLERANCE
 
 N_BATCHED = 512
 N_MINIMIZER = 8
@@ -37,7 +38,10 @@ def test_numpy_reference_profile(benchmark, setup, rates):
     exp, signals = setup
     chi2 = rates.time(benchmark, "first numpy", len(signals), reference_profile,
                       *ar_reference_args(exp, signals))
-    np.testing.assert_allclose(exp.chi2(signals), chi2, rtol=0, atol=1e-8)
+    # the experiments stop at a Newton decrement of EXPERIMENT_TOLERANCE: at or above the
+    # reference's minimum, by less than that
+    excess = exp.chi2(signals) - chi2
+    assert excess.min() > -1e-8 and excess.max() < EXPERIMENT_TOLERANCE
 
 
 def test_minimizer_profile(benchmark, setup, rates):
