@@ -237,11 +237,12 @@ class CoherentCsI(Experiment):
         # cancellation in 1 + θ_s when a huge signal (an excluded coupling) is scaled to ≈ 0
         shift = np.zeros(len(sigma))
         shift[0] = 1.0
-        offsets, gain, reference = nearest_reference(flat.sum(axis=-1), self._references)
-        start = {"start": offsets + shift, "start_gain": gain, "start_reference": reference}
-        if free_signal_norm:
+        if free_signal_norm:  # (the references assume the prior: start at the centres)
             sigma[0] = np.inf
             start = {}
+        else:
+            offsets, gain, reference = nearest_reference(flat.sum(axis=-1), self._references)
+            start = {"start": offsets + shift, "start_gain": gain, "start_reference": reference}
         # θ_s: direction s (scaled ones), the backgrounds' directions are the same for all s
         res = profile_linear_poisson(
             self._fit_observed, self._fit_background, None, sigma,
