@@ -110,6 +110,21 @@ class ClusterProfile:
         """The ``Security`` object, or None without TLS."""
         return self.tls.security() if self.tls else None
 
+    @property
+    def max_threads(self) -> int | None:
+        """Worker threads of the cluster at its largest (None when unknown: ``address``).
+
+        Batch kinds: ``maximum_jobs`` (or ``jobs``) × ``cores``; local: ``n_workers`` ×
+        ``threads_per_worker``. The scan sizes its submission window for it from the start, so
+        an adaptive cluster sees enough work to grow to its maximum.
+        """
+        if self.kind == "local":
+            return self.workers.get("n_workers", 1) * self.workers.get("threads_per_worker", 1)
+        if self.kind in BATCH_KINDS:
+            jobs = self.scaling.get("maximum_jobs", self.scaling.get("jobs", 1))
+            return jobs * self.workers["cores"]
+        return None
+
     def store_url(self, store: str) -> str:
         """Where a spec's ``store`` lives: relative paths go under ``store_root`` if set."""
         if "://" in store or Path(store).is_absolute() or not self.store_root:

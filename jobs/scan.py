@@ -48,7 +48,8 @@ def _cmd_scan(args: argparse.Namespace) -> int:
                                dashboard_address=args.dashboard_address)
         client = Client(cluster)
     try:
-        result = run_scan(spec, client, url=args.store, max_in_flight=args.max_in_flight)
+        result = run_scan(spec, client, url=args.store, max_in_flight=args.max_in_flight,
+                          threads_max=args.workers)
     finally:
         client.close()
         if cluster is not None:
@@ -129,7 +130,8 @@ def add_scan_commands(subparsers) -> None:
     scan.add_argument("--workers", type=int, default=None,
                       help="LocalCluster worker processes (default: one per core)")
     scan.add_argument("--max-in-flight", type=int, default=None,
-                      help="tasks on the scheduler at a time (default: 2 x threads)")
+                      help="blocks on the scheduler at a time (default: grows with the cluster, "
+                      "see the README's 'Run on a cluster')")
     scan.add_argument("--dashboard-address", default="127.0.0.1:8787",
                       help="LocalCluster dashboard address (':0' for a free port)")
     scan.set_defaults(func=_cmd_scan)

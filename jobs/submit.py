@@ -200,7 +200,7 @@ def run_driver(config: str | Path, *, cluster: ClusterProfile | str, store: str 
         with client_from_profile(profile) as session:
             print(f"nubound: dashboard {session.dashboard_link}", file=sys.stderr, flush=True)
             return run_scan(spec, session.client, url=url, registry=registry,
-                            max_in_flight=max_in_flight)
+                            max_in_flight=max_in_flight, threads_max=profile.max_threads)
     finally:
         if view is not None:
             view.stop()

@@ -38,7 +38,8 @@ from numba import njit
 from nubound.physics.statistics.compiled_linalg import cholesky_solve, dot
 
 _FAST = {"reassoc", "contract"}  # lets LLVM vectorise the sums over bins (no nnan/ninf)
-_OPTS = {"cache": True, "nogil": True, "error_model": "numpy"}  # x/0 gives inf, not ZeroDivisionError
+# error_model numpy: x/0 gives inf, not ZeroDivisionError; nogil: threaded workers run in parallel
+_OPTS = {"cache": True, "nogil": True, "error_model": "numpy"}
 _TOL = 1e-6  # χ² units: the tests ask 1e-3
 _REL_TOL = 1e-9  # plus this × χ²: a far-excluded fit (χ² ≫ 10⁶) need not crawl to 10⁻⁶
 _MAX_ITER = 1000  # LM can crawl along the flat–exponential valley (A, B, C for small C)
