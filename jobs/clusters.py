@@ -276,6 +276,9 @@ def jobqueue_kwargs(profile: ClusterProfile) -> dict[str, Any]:
         "interface": profile.network["interface"],
         "job_script_prologue": list(w.pop("prologue", ())),
         "job_extra_directives": list(w.pop("job_extra_directives", ())),
+        # A worker's HTTP server (health, metrics; its Bokeh pages are off) would otherwise
+        # listen on 0.0.0.0: unauthenticated, on every interface of the compute node.
+        "worker_extra_args": ["--no-dashboard", "--dashboard-address", f"{_LOCALHOST}:0"],
     }
     kw.update(w)  # queue, account, log_directory, local_directory, death_timeout, resource_spec
     if profile.tls:
