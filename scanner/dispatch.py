@@ -52,7 +52,7 @@ def window_size(threads_now: int, threads_max: int | None, task_s: float | None,
     return min(size, cap)
 
 
-def _set_default_duration(dask_scheduler, prefix: str, seconds: float) -> None:
+def _set_default_duration(prefix: str, seconds: float, dask_scheduler=None) -> None:
     import dask
 
     durations = dict(dask.config.get("distributed.scheduler.default-task-durations", {}))
