@@ -65,10 +65,12 @@ def test_driver_script_carries_the_driver_settings(scan_files, tmp_path, monkeyp
         assert line in d
     lines = job.script.splitlines()
     assert lines.index("echo prologue-one") < lines.index("export NUBOUND_X=1")
-    exec_line = shlex.split(lines[-1])
-    assert exec_line == ["exec", sys.executable, "-m", "nubound.jobs.submit", "drive",
-                         str(config), "--cluster", str(profile), "--store", job.store,
-                         "--registry", registry_ref]
+    assert lines[-1] == "wait $!"  # the driver runs in the background: the trap can fire
+    drive_line = shlex.split(lines[-2])
+    assert drive_line == [sys.executable, "-m", "nubound.jobs.submit", "drive",
+                          str(config), "--cluster", str(profile), "--store", job.store,
+                          "--registry", registry_ref, "&"]
+    assert "trap cancel_workers EXIT" in lines
     check = subprocess.run(["bash", "-n"], input=job.script, text=True, capture_output=True)
     assert check.returncode == 0, check.stderr
 
@@ -88,7 +90,7 @@ def test_dry_run_prints_driver_and_worker_scripts(scan_files, capsys, registry_r
                                 "--registry", registry_ref])
     assert args.func(args) == 0
     out = capsys.readouterr().out
-    assert "exec " in out and "-m nubound.jobs.submit drive" in out
+    assert "-m nubound.jobs.submit drive" in out and "trap cancel_workers EXIT" in out
     assert "-m distributed.cli.dask_worker tcp://SCHEDULER:PORT" in out
 
 
