@@ -177,3 +177,16 @@ def test_readme_tls_recipe_makes_certificates_that_verify(tmp_path):
                            capture_output=True, text=True)
     assert check.returncode == 0 and "OK" in check.stdout
     assert (tls / "key.pem").stat().st_mode & 0o077 == 0
+
+
+def test_worker_jobs_of_a_driver_carry_its_comment_and_no_wildcard_http(scan_files):
+    from nubound.jobs.clusters import job_script
+
+    _, profile = scan_files
+    base = load_profile(profile)
+    assert sub.tag_worker_jobs(base, None) is base  # not inside a SLURM job: unchanged
+    script = job_script(sub.tag_worker_jobs(base, "4711"))
+    assert "#SBATCH --comment=nubound-driver-4711" in script
+    # the driver script's trap finds them by exactly this comment
+    assert sub.worker_comment("4711") == "nubound-driver-4711"
+    assert "--dashboard-address 127.0.0.1:0" in script and "--no-dashboard" in script
