@@ -135,7 +135,8 @@ def _crossing(t0: float, t1: float, v0: float, v1: float, level: float, scale: s
     plotting variable t; the interpolated quantity is chosen by ``scale`` (module docstring)."""
     if scale == "log" and v0 > 0 and v1 > 0:
         f0, f1, target = np.log(v0), np.log(v1), np.log(level)
-    elif scale == "log":
+    elif scale == "log" or v0 < 0 or v1 < 0:
+        # Δχ² against a reference that is not the minimum (the SM point) can be negative
         f0, f1, target = v0, v1, level
     else:
         f0, f1, target = np.sqrt(v0), np.sqrt(v1), np.sqrt(level)
