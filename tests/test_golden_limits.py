@@ -17,7 +17,6 @@ from nubound.scanner.serial import run_serial
 from nubound.scanner.spec import parse_spec
 from nubound.storage import limits as lim
 
-
 MEDIATOR = """
 spec_version = 1
 experiments = {experiments}
