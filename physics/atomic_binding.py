@@ -73,6 +73,11 @@ def effective_electron_count(element: str, recoil_energy_MeV: ArrayLike) -> NDAr
     """Z_eff(T): electrons of ``element`` with binding energy ≤ T (T in MeV; 0 for T < 0).
 
     Elements: ``Ge`` (reference-analysis steps), ``Cs``, ``I``, ``Ar`` (X-ray Data Booklet).
+
+    Examples
+    --------
+    >>> effective_electron_count("Ge", [0.0, 0.05e-3, 2e-3, 20e-3]).tolist()  # T in MeV
+    [4.0, 14.0, 30.0, 32.0]
     """
     try:
         steps = ELEMENT_STEPS_keV[element]

@@ -52,6 +52,11 @@ def plan_blocks(shape: tuple[int, ...], chunks: tuple[int, ...],
     """Blocks in C order, skipping those whose ``done`` cell is set.
 
     ``done`` has the block-grid shape (see :func:`block_grid_shape`).
+
+    Examples
+    --------
+    >>> [b.region for b in plan_blocks((5, 3), (2, 3))]
+    [(slice(0, 2, None), slice(0, 3, None)), (slice(2, 4, None), slice(0, 3, None)), (slice(4, 5, None), slice(0, 3, None))]
     """
     grid = block_grid_shape(shape, chunks)
     if done is not None and done.shape != grid:

@@ -23,6 +23,8 @@ from nubound.scanner.spec import _is_mass as is_mass_axis
 def sm_spec(spec: ScanSpec) -> ScanSpec:
     """``spec`` with every non-mass axis replaced by the single value 0 (one block).
 
+    Examples
+    --------
     >>> from nubound.scanner.spec import AxisSpec, ModelSpec, ScanSpec
     >>> spec = ScanSpec(ModelSpec("vector_universal"),
     ...                 (AxisSpec("mass_MeV", "MeV", "log", (1.0, 10.0)),

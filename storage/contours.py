@@ -90,6 +90,14 @@ def allowed_intervals_1d(
     -------
     The intervals in increasing x (empty when every point is excluded), or ``None`` when the
     profile holds a NaN (incomplete: no statement is made).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> g = np.geomspace(1e-6, 1e-3, 31)
+    >>> (iv,) = allowed_intervals_1d(g, (g / 1e-4) ** 4, 2.706, scale="log")
+    >>> round(iv.upper / 1e-4, 4), iv.lower_at_edge  # exact for a power law: 2.706^(1/4)
+    (1.2826, True)
     """
     order = np.argsort(x)
     x = np.asarray(x, dtype=float)[order]

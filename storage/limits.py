@@ -64,7 +64,13 @@ Quenching = str | Mapping[str, str]
 
 
 def threshold(cl: float, dof: int) -> float:
-    """Δχ² level of confidence level ``cl`` for ``dof`` parameters: ``chi2.ppf(cl, dof)``."""
+    """Δχ² level of confidence level ``cl`` for ``dof`` parameters: ``chi2.ppf(cl, dof)``.
+
+    Examples
+    --------
+    >>> round(threshold(0.9, 1), 3), round(threshold(0.9, 2), 3)
+    (2.706, 4.605)
+    """
     if not 0.0 < cl < 1.0:
         raise ConfigError(f"cl: must lie in (0, 1), got {cl}")
     if int(dof) != dof or dof < 1:
@@ -206,6 +212,8 @@ def confidence_level(attrs: Mapping, default: float = 0.9) -> float:
     """The ``confidence_level`` of the scan spec stored as ``attrs["spec_toml"]`` (``default``
     when the store has none).
 
+    Examples
+    --------
     >>> confidence_level({"spec_toml": "confidence_level = 0.95"})
     0.95
     >>> confidence_level({})
@@ -480,6 +488,8 @@ def sm_point_chi2(
     """Combined χ² at the SM point: the experiments of ``sm`` combined as :func:`combined_chi2`
     does (same quenching treatment), every model axis but ``keep`` (length 1) dropped.
 
+    Examples
+    --------
     >>> import numpy as np, xarray as xr
     >>> sm = xr.Dataset({"chi2_a": (("mass_MeV", "coupling"), [[3.0], [4.0]]),
     ...                  "chi2_b": (("mass_MeV", "coupling"), [[1.0], [1.5]])},

@@ -20,7 +20,13 @@ FLAVOURS = ("nue", "nuebar", "numu", "numubar", "nutau", "nutaubar")
 def electron_couplings(
     flavour: str, sin2_theta_w: float = units.sin2_theta_w
 ) -> tuple[float, float]:
-    """(g_V, g_A) of ν_α e scattering, NC plus CC for ν_e; g_A → −g_A for antineutrinos."""
+    """(g_V, g_A) of ν_α e scattering, NC plus CC for ν_e; g_A → −g_A for antineutrinos.
+
+    Examples
+    --------
+    >>> electron_couplings("nuebar", sin2_theta_w=0.25)  # g_V = 1/2 + 2 s², g_A → −g_A
+    (1.0, -0.5)
+    """
     if flavour not in FLAVOURS:
         raise PhysicsInputError(f"unknown flavour '{flavour}'; allowed: {', '.join(FLAVOURS)}")
     if flavour.startswith("nue"):

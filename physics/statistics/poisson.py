@@ -20,5 +20,11 @@ def poisson_chi2_terms(observed: ArrayLike, expected: ArrayLike) -> NDArray:
 
 
 def poisson_chi2(observed: ArrayLike, expected: ArrayLike, axis: int = -1) -> NDArray:
-    """Sum of ``poisson_chi2_terms`` over ``axis``."""
+    """Sum of ``poisson_chi2_terms`` over ``axis``.
+
+    Examples
+    --------
+    >>> float(poisson_chi2([3.0, 4.0], [3.0, 4.0])), float(poisson_chi2([0.0], [2.0]))
+    (0.0, 4.0)
+    """
     return poisson_chi2_terms(observed, expected).sum(axis=axis)
