@@ -115,3 +115,24 @@ def test_table_names_the_masses_where_bsm_is_preferred():
     assert "prefer a BSM signal over the SM" in text and "2 of 2 masses (MeV: 1, 10)" in text
     rows = limits_cmd.limits_json(result)["limits"]
     assert [r["bsm_preferred"] for r in rows] == [True, True]
+
+
+def test_plot_names_bsm_preference_and_draws_the_sm_reference_curve():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from nubound.storage import plots
+
+    ds = dataset()
+    fig, ax = plt.subplots()
+    curves = plots._curves(ds, ["a"], "profile")
+    plots._draw_mediator(ax, ds, curves, 0.9, 1, "profile", "mass_MeV", "sm", sm_point())
+    notes = [t.get_text() for t in ax.texts]
+    assert any("prefer BSM over the SM" in t and "a: 1 masses" in t for t in notes)
+    # the SM-reference boundary sits at σ t^(1/4) at both masses (the rise above the SM point)
+    (line,) = [ln for ln in ax.get_lines() if ln.get_label() == "a"]
+    y = np.asarray(line.get_ydata(), dtype=float)
+    assert np.allclose(y, SIGMA * lim.threshold(0.9, 1) ** 0.25, rtol=5e-3)
+    plt.close(fig)
