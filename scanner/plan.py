@@ -55,8 +55,8 @@ def plan_blocks(shape: tuple[int, ...], chunks: tuple[int, ...],
 
     Examples
     --------
-    >>> [b.region for b in plan_blocks((5, 3), (2, 3))]
-    [(slice(0, 2, None), slice(0, 3, None)), (slice(2, 4, None), slice(0, 3, None)), (slice(4, 5, None), slice(0, 3, None))]
+    >>> [(b.start, b.stop) for b in plan_blocks((5, 3), (2, 3))]
+    [((0, 0), (2, 3)), ((2, 0), (4, 3)), ((4, 0), (5, 3))]
     """
     grid = block_grid_shape(shape, chunks)
     if done is not None and done.shape != grid:

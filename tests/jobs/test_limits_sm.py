@@ -1,7 +1,7 @@
 """``nubound limits --reference sm`` and the BSM-preference note on a real Dresden-II scan.
 
 With Lindhard quenching the Dresden-II data prefer a light vector mediator coupled to electrons
-over the SM (docs/statistics.md#reference-minimum, docs/validation.md): the SM point's χ² must be the experiment's
+over the SM (docs/statistics.md#reference-minimum): the SM point's χ² must be the experiment's
 own SM χ² (``Experiment.summary``, an independent path through the physics), and the output
 must say "bsm_preferred" where no coupling is allowed instead of "below_grid".
 """
