@@ -2,7 +2,8 @@
 
 Block ``(i, j, …)`` covers ``[i·c0, min((i+1)·c0, n0)) × [j·c1, …)``: exactly one Zarr chunk
 of every data variable (the quenching dimension, if any, is one whole chunk), so two writers
-never touch one chunk (STYLE.md, xarray #8371) and ``done[i, j, …]`` is its completion cell.
+never touch one chunk (docs/design.md#blocks, xarray #8371) and ``done[i, j, …]`` is its completion
+cell.
 """
 
 from __future__ import annotations

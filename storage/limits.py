@@ -1,20 +1,23 @@
-"""Reductions of stored χ² grids into limits (DESIGN.md, Contracts → Limits; physics.md §7).
+"""Reductions of stored χ² grids into limits (docs/design.md#limits-contract;
+docs/statistics.md#limits).
 
 A store holds one χ² grid per experiment, ``chi2_<experiment>``, over the model axes (plus a
 quenching dimension where the experiment has quenching choices). The steps, in order:
 
 1. **Quenching, per experiment first**: ``"profile"`` = minimum over that experiment's choices,
-   or one named choice (physics.md §7: "fixed (one result each) or profiled").
+   or one named choice (docs/statistics.md#limits).
 2. **Combination**: sum of the experiments' χ² on their shared axes (coordinates must agree).
 3. **Nuisance or hidden axes**: ``profile`` (minimum) or ``marginalize`` (Bayesian:
    χ²_eff = −2 ln ∫ e^{−χ²/2} π(x) dx with a normalised prior π flat in x or in ln x over the
    grid's range; the prior-range constant cancels in Δχ²).
-4. **Δχ²** against the minimum of the combination: global by default (DESIGN.md); ``per_mass``
+4. **Δχ²** against the minimum of the combination: global by default
+  (docs/statistics.md#reference-minimum); ``per_mass``
    (raster scan: minimum at each mass) or ``sm`` (the Standard-Model point at each mass, i.e.
    every coupling 0, whose χ² the caller passes as ``sm``: a Dataset like the store on the
    SM grid, see :func:`nubound.scanner.reference.sm_chi2`) on request.
 5. **Threshold** ``scipy.stats.chi2.ppf(cl, dof)`` (dof stated in the result), e.g. 2.706 for
-   90 % CL and 1 dof, 4.605 for 2 dof (physics.md §7). A strictly one-sided 90 % limit in
+   90 % CL and 1 dof, 4.605 for 2 dof (docs/statistics.md#limits). A strictly one-sided 90 % limit
+   in
    Wilks' asymptotics would be Δχ² = 1.64, i.e. ``cl=0.8``: the caller states it.
 
 Upper limits on a coupling (:func:`coupling_limits`). The excluded set at fixed mass is

@@ -49,6 +49,7 @@ FORBIDDEN = re.compile(
     r"|DESIGN\.md|STYLE\.md"
     r"|\b[Ii]ssues? #?[0-9]+"
     r"|shared/(?!data\b(?!/))"
+    r"|(?<!docs/)\bdata/[\w-]+/README"
 )
 CITATION = re.compile(r"docs/([\w/]+\.md)(?:#([\w-]+))?")
 TEXT_SUFFIXES = {".py", ".toml", ".sh", ".yaml", ".yml", ".md", ".cfg", ".sbatch", ".txt"}
@@ -113,6 +114,7 @@ def test_every_docs_citation_resolves():
 @pytest.mark.parametrize("line", [
     "see physics.md §4", "(DESIGN.md, Contracts)", "Target (issue 9): fast",
     "from ../shared/physics.md", "shared/data/dresden-ii/README.md",
+    "(``data/dresden-ii/README.md``)", "(issues 9 and 10)",
 ])
 def test_forbidden_pattern_catches_outside_citations(line):
     assert FORBIDDEN.search(line)

@@ -1,4 +1,4 @@
-"""Standard-Model CEvNS cross section (physics.md §2).
+"""Standard-Model CEvNS cross section (docs/physics.md#cevns).
 
 dσ/dT = (G_F² M / π) (1 − M T/(2Eν²) − T/Eν) Q_V² F²(q),  Q_V = g_V^p Z + g_V^n N,
 e.g. Freedman, PRD 9 (1974) 1389; Barranco, Miranda, Rashba, JHEP 12 (2005) 021, Eq. (1)

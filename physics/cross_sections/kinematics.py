@@ -1,6 +1,7 @@
 """Elastic two-body kinematics of a neutrino of energy Eν on a target of mass M at rest.
 
-T_max = 2Eν²/(M + 2Eν) and its inverse Eν_min(T) = (T + sqrt(T² + 2MT))/2 (physics.md §2):
+T_max = 2Eν²/(M + 2Eν) and its inverse Eν_min(T) = (T + sqrt(T² + 2MT))/2
+(docs/physics.md#kinematics):
 energy-momentum conservation with the target recoiling forward (massless neutrino).
 """
 

@@ -1,4 +1,5 @@
-"""Standard-Model neutrino–electron elastic scattering (physics.md §3).
+"""Standard-Model neutrino–electron elastic scattering
+(docs/physics.md#neutrino-electron-scattering).
 
 dσ/dT_e = (G_F² m_e / 2π) [(g_V + g_A)² + (g_V − g_A)² (1 − T/Eν)² − (g_V² − g_A²) m_e T/Eν²]
 ('t Hooft, PLB 37 (1971) 195; Vogel & Engel, PRD 39 (1989) 3378, Eq. (1); PDG 2022
