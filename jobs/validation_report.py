@@ -283,7 +283,8 @@ def render_page(scans: Sequence[PaperScan], intro: str, outro: str) -> str:
     body += [scan_section(s) + "\n" for s in scans]
     body += ["## Run times", "", "Serial scans in one process on the 2-core development "
              "machine, shared with other jobs (times vary by ±50 %), compiled kernels cached; "
-             "a store that already existed is only checked (≈ 0 s).", "",
+             "the first config also pays for reading the data and building the experiments' "
+             "responses (once per process); a store that already existed is only checked.", "",
              run_time_table(scans), "", outro.strip(), ""]
     return "\n".join(body)
 
