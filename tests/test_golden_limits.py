@@ -17,31 +17,21 @@ from nubound.scanner.serial import run_serial
 from nubound.scanner.spec import parse_spec
 from nubound.storage import limits as lim
 
-MEDIATOR = """
-spec_version = 1
-experiments = {experiments}
-store = "unused.zarr"
-confidence_level = 0.9
-data = "observed"
-[model]
-name = "{model}"
-[[axes]]
-name = "mass_MeV"
-unit = "MeV"
-values = [0.01, 10.0, 10000.0]
-[[axes]]
-name = "coupling"
-unit = "1"
-scale = "log"
-start = {start}
-stop = 1e-2
-n = {n}
-[quenching]
-dresden_ii = ["fef", "ybe", "lindhard"]
-"""
-
 ALL = '["dresden_ii", "coherent_csi", "coherent_ar"]'
 LEPTONIC = '["dresden_ii", "coherent_csi"]'
+
+
+def spec(model: str, axes: str, experiments: str = ALL, parameters: str = "") -> str:
+    """A scan spec of the observed data with every Dresden-II quenching choice."""
+    return (f'spec_version = 1\nexperiments = {experiments}\nstore = "unused.zarr"\n'
+            f'confidence_level = 0.9\ndata = "observed"\n[model]\nname = "{model}"\n'
+            f"{parameters}\n{axes}\n[quenching]\ndresden_ii = ['fef', 'ybe', 'lindhard']\n")
+
+
+def log_axis(name: str, unit: str, start: str, stop: str, n: int) -> str:
+    return (f'[[axes]]\nname = "{name}"\nunit = "{unit}"\nscale = "log"\n'
+            f"start = {start}\nstop = {stop}\nn = {n}\n")
+
 
 #: model → (experiments, coupling axis start, n) as in configs/paper_<model>.toml
 MEDIATORS = {
@@ -51,57 +41,18 @@ MEDIATORS = {
     "vector_leptonic": (LEPTONIC, "1e-8", 161),
     "scalar_leptonic": (LEPTONIC, "1e-8", 161),
 }
-
-MAGNETIC_MOMENT = """
-spec_version = 1
-experiments = ["dresden_ii", "coherent_csi", "coherent_ar"]
-store = "unused.zarr"
-confidence_level = 0.9
-data = "observed"
-[model]
-name = "magnetic_moment"
-parameters = { mu_mu = 0.0 }
-[[axes]]
-name = "mu_e"
-unit = "mu_B"
-scale = "log"
-start = 1e-12
-stop = 3e-8
-n = 241
-[quenching]
-dresden_ii = ["fef", "ybe", "lindhard"]
-"""
-
+MASSES = '[[axes]]\nname = "mass_MeV"\nunit = "MeV"\nvalues = [0.01, 10.0, 10000.0]\n'
+MAGNETIC_MOMENT = spec("magnetic_moment", log_axis("mu_e", "mu_B", "1e-12", "3e-8", 241),
+                       parameters="parameters = { mu_mu = 0.0 }")
 # the eps_u_ee line of configs/paper_nsi.toml at eps_d_ee = 0
-NSI = """
-spec_version = 1
-experiments = ["dresden_ii", "coherent_csi", "coherent_ar"]
-store = "unused.zarr"
-confidence_level = 0.9
-data = "observed"
-[model]
-name = "nsi"
-[[axes]]
-name = "eps_u_ee"
-unit = "1"
-scale = "lin"
-start = -1.0
-stop = 1.0
-n = 101
-[[axes]]
-name = "eps_d_ee"
-unit = "1"
-values = [0.0]
-[quenching]
-dresden_ii = ["fef", "ybe", "lindhard"]
-"""
+NSI = spec("nsi", '[[axes]]\nname = "eps_u_ee"\nunit = "1"\nscale = "lin"\nstart = -1.0\n'
+           'stop = 1.0\nn = 101\n[[axes]]\nname = "eps_d_ee"\nunit = "1"\nvalues = [0.0]\n')
 
 
 def mediator_spec(model: str) -> str:
     """The TOML of one mediator model's small scan."""
     experiments, start, n = MEDIATORS[model]
-    return MEDIATOR.format(experiments=experiments, model=model, start=start, n=n)
-
+    return spec(model, MASSES + log_axis("coupling", "1", start, "1e-2", n), experiments)
 
 
 RTOL = 5e-3

@@ -6,13 +6,13 @@ own SM χ² (``Experiment.summary``, an independent path through the physics), a
 must say "bsm_preferred" where no coupling is allowed instead of "below_grid".
 """
 
-import argparse
 import json
 
 import numpy as np
 import pytest
 
 from nubound.jobs import limits_cmd
+from nubound.jobs.cli import main
 from nubound.physics.experiments import get_experiment
 from nubound.scanner.serial import run_serial
 from nubound.scanner.spec import parse_spec
@@ -49,10 +49,7 @@ def store(tmp_path_factory) -> str:
 
 
 def limits(path: str, *extra: str, capsys) -> dict:
-    parser = argparse.ArgumentParser(prog="nubound")
-    limits_cmd.add_limit_commands(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["limits", path, "--format", "json", *extra])
-    assert args.func(args) == 0
+    assert main(["limits", path, "--format", "json", *extra]) == 0
     return json.loads(capsys.readouterr().out)
 
 
@@ -74,10 +71,7 @@ def test_global_reference_says_bsm_preferred(store, capsys):
 
 
 def test_table_explains_the_preference(store, capsys):
-    parser = argparse.ArgumentParser(prog="nubound")
-    limits_cmd.add_limit_commands(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["limits", store])
-    args.func(args)
+    assert main(["limits", store]) == 0
     captured = capsys.readouterr()
     assert "prefer a BSM signal over the SM" in captured.out
     assert "bsm_preferred" in captured.err and "no allowed coupling" not in captured.out

@@ -5,7 +5,6 @@ Synthetic grids with closed-form answers: χ²(M, g) = c + (g/σ)⁴ − D·exp(
 power-law rise from the SM value c plus a dip of depth D (a BSM signal the data like) at g₀.
 """
 
-import argparse
 import json
 
 import numpy as np
@@ -13,6 +12,7 @@ import pytest
 import xarray as xr
 
 from nubound.jobs import limits_cmd
+from nubound.jobs.cli import main as run
 from nubound.storage import limits as lim
 
 MASS_MeV = np.array([1.0, 10.0])
@@ -88,13 +88,6 @@ def test_parameter_intervals_against_the_sm_point():
     default = lim.parameter_intervals(ds, sm=sm)
     assert float(default.lower[0, 0]) == pytest.approx(0.5 - 0.1 * lim.threshold(0.9, 1) ** 0.5,
                                                        abs=1e-3)
-
-
-def run(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="nubound")
-    limits_cmd.add_limit_commands(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return args.func(args)
 
 
 def test_cl_defaults_to_the_stores_confidence_level(tmp_path, capsys):
