@@ -2,7 +2,8 @@
 
 A profile (``profile_version = 1``) names a ``kind`` and the settings of that kind; the packaged
 profiles in ``configs/clusters/`` carry a comment on every key. The layer stays thin over
-dask-jobqueue (STYLE.md): ``slurm``/``pbs`` map one to one onto ``SLURMCluster``/``PBSCluster``
+dask-jobqueue (docs/design.md#conventions): ``slurm``/``pbs`` map one to one onto
+``SLURMCluster``/``PBSCluster``
 arguments, ``local`` onto ``distributed.LocalCluster``, ``address`` onto ``Client(address)``::
 
     profile_version = 1
