@@ -2,7 +2,7 @@
 
 A scan (or a calibration) is a long list of independent block tasks. Submitting all of them at
 once costs the scheduler ≈ 3.5 kB per task (1e5 blocks: 340 MB, and 20 s before the scheduler
-has registered them; measured, see ``docs/design.md``) and grows without bound with the grid,
+has registered them; measured, see ``docs/design.md#submission``) and grows without bound with the grid,
 so tasks go out through a window. The window has to be large enough for two readers of the
 scheduler's queue:
 
