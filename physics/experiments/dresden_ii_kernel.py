@@ -33,12 +33,12 @@ Layout of ``grid`` (5, n_bins): E_i [keV], 1/σ_i, n_i/σ_i, κ_i/σ_i, (E_i −
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from nubound.physics.kernel_cache import kernel
 from nubound.physics.statistics.compiled_linalg import cholesky_solve, dot
 
 _FAST = {"reassoc", "contract"}  # lets LLVM vectorise the sums over bins (no nnan/ninf)
-_OPTS = {"cache": True, "nogil": True, "error_model": "numpy"}  # x/0 gives inf, not ZeroDivisionError
+_OPTS = {"error_model": "numpy"}  # x/0 gives inf, not ZeroDivisionError
 _TOL = 1e-6  # χ² units: the tests ask 1e-3
 _REL_TOL = 1e-9  # plus this × χ²: a far-excluded fit (χ² ≫ 10⁶) need not crawl to 10⁻⁶
 _MAX_ITER = 1000  # LM can crawl along the flat–exponential valley (A, B, C for small C)
@@ -47,7 +47,7 @@ _RUNNING_PRODUCT_Z = 36.0
 _E, _ISG, _RATE_W, _KAPPA_W, _D2SQ = range(5)
 
 
-@njit(**_OPTS)
+@kernel(**_OPTS)
 def _gaussian(energy, centre, inv_width, scale, out):
     """out_i = scale · exp(−((E_i − centre)/w)²/2) on the uniform grid (module docstring)."""
     nb = energy.size
@@ -68,7 +68,7 @@ def _gaussian(energy, centre, inv_width, scale, out):
             out[i] = scale * np.exp(-0.5 * z * z)
 
 
-@njit(**_OPTS)
+@kernel(**_OPTS)
 def _shapes(theta, grid, l2_centre_keV, l2_height, g1, g2, ex):
     """G1, G2 and e^{−CE} at θ (module docstring), into g1, g2, ex (n_bins,)."""
     energy = grid[_E]
@@ -82,7 +82,7 @@ def _shapes(theta, grid, l2_centre_keV, l2_height, g1, g2, ex):
         x *= ratio
 
 
-@njit(fastmath=_FAST, **_OPTS)
+@kernel(fastmath=_FAST, **_OPTS)
 def _chi2(theta, sw, grid, l2_centre_keV, l2_height, pull_w, g1, g2, ex):
     """χ² at θ for the weighted signal sw = S/σ; leaves the shapes at θ in g1, g2, ex."""
     _shapes(theta, grid, l2_centre_keV, l2_height, g1, g2, ex)
@@ -96,7 +96,7 @@ def _chi2(theta, sw, grid, l2_centre_keV, l2_height, pull_w, g1, g2, ex):
     return acc + pull_w * (am - 1.0) ** 2
 
 
-@njit(fastmath=_FAST, **_OPTS)
+@kernel(fastmath=_FAST, **_OPTS)
 def _jacobian(theta, sw, grid, g1, g2, ex, jac):
     """Weighted Jacobian J (rows 0–6) and residual r (row 7) into jac (8, n_bins), from the
     shapes at θ (module docstring)."""
@@ -120,7 +120,7 @@ def _jacobian(theta, sw, grid, g1, g2, ex, jac):
         jac[7, i] = rate_w[i] - sw[i] - s * (a + h * (g1[i] + g2[i])) - b * x - m * kappa_w[i]
 
 
-@njit(**_OPTS)
+@kernel(**_OPTS)
 def _normal_equations(jac, gram, grad):
     """JᵀJ (7, 7) and Jᵀr (7,) from jac (8, n_bins) of ``_jacobian``."""
     for k in range(7):
@@ -129,7 +129,7 @@ def _normal_equations(jac, gram, grad):
             gram[k, j] = gram[j, k] = dot(jac[k], jac[j])
 
 
-@njit(**_OPTS)
+@kernel(**_OPTS)
 def _fit(sw, start, grid, lower, upper, l2_centre_keV, l2_height, pull_w, theta, work, jac,
          small):
     """Projected Levenberg–Marquardt from ``start`` (module docstring) → χ²; θ̂ into ``theta``.
@@ -200,20 +200,20 @@ def _fit(sw, start, grid, lower, upper, l2_centre_keV, l2_height, pull_w, theta,
     return chi2
 
 
-@njit(**_OPTS)
+@kernel(**_OPTS)
 def _weighted(signal, inv_sigma, out):
     """out = S/σ (the fit works in units of the released errors)."""
     for i in range(out.size):
         out[i] = signal[i] * inv_sigma[i]
 
 
-@njit(**_OPTS)
+@kernel(**_OPTS)
 def _workspace(nb):
     """Scratch of ``_fit`` (shapes, J and r, small matrices) and the weighted signal S/σ."""
     return np.empty((3, nb)), np.empty((8, nb)), np.empty((3, 7, 7)), np.empty(nb)
 
 
-@njit(**_OPTS)
+@kernel(**_OPTS)
 def fit_block(signal, start, grid, lower, upper, l2_centre_keV, l2_height, pull_sigma,
               chi2_out, theta_out):
     """Profile each signal from its own start: signal (N, n_bins) in counts/(10 eV·day),
@@ -229,7 +229,7 @@ def fit_block(signal, start, grid, lower, upper, l2_centre_keV, l2_height, pull_
                            theta_out[n], work, jac, small)
 
 
-@njit(**_OPTS)
+@kernel(**_OPTS)
 def profile_block(signal, theta_bg, response, residual_bg, chi2_bg, grid, lower, upper,
                   l2_centre_keV, l2_height, pull_sigma, chi2_out, theta_out):
     """Profile each signal (N, n_bins) from two starts → χ² (N,), θ̂ (N, 7) into the outputs.
@@ -264,7 +264,7 @@ def profile_block(signal, theta_bg, response, residual_bg, chi2_bg, grid, lower,
         chi2_out[n] = chi2
 
 
-@njit(**_OPTS)
+@kernel(**_OPTS)
 def jacobian_block(signal, theta, grid, l2_centre_keV, l2_height, out):
     """Weighted Jacobian (rows 0–6) and residual (row 7) of the fit, from the running-product
     shapes: signal (N, n_bins), θ (N, 7) → out (N, 8, n_bins) (module docstring)."""

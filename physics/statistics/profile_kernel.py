@@ -29,8 +29,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
+from nubound.physics.kernel_cache import kernel
 from nubound.physics.statistics.compiled_linalg import (
     dot,
     resolve_equilibrated,
@@ -43,7 +43,7 @@ _PRODUCT_RANGE = (1e-100, 1e100)
 _LN2 = math.log(2.0)
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def _sum_n_log(x, starts, group_class, class_values, n, mantissa, exponent):
     """Σ n ln x over bins in groups of ≤ 16 equal counts (``starts``), one logarithm per count
     value (``class_values``): each group's product joins its count's running product, kept as
@@ -74,7 +74,7 @@ def _sum_n_log(x, starts, group_class, class_values, n, mantissa, exponent):
     return out
 
 
-@njit(cache=True, nogil=True, fastmath=_FAST)
+@kernel(fastmath=_FAST)
 def _combine(base, theta, d, blocks, out):
     """out = base + Σ_p θ_p d_p, block by block over the active rows."""
     for b in range(out.size):
@@ -89,7 +89,7 @@ def _combine(base, theta, d, blocks, out):
                     o[b] += t * row[b]
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def _min_ok(mu, strict):
     """All μ > 0 (strict) or ≥ 0, none NaN: counted, not branched (vectorises)."""
     inside = 0
@@ -102,7 +102,7 @@ def _min_ok(mu, strict):
     return inside == mu.size
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def _cap(mu, dmu):
     """0.99 × the largest step fraction keeping every μ ≥ 0 (∞ if none decreases)."""
     lim = np.inf
@@ -112,7 +112,7 @@ def _cap(mu, dmu):
     return 0.99 * lim
 
 
-@njit(cache=True, nogil=True, fastmath=_FAST)
+@kernel(fastmath=_FAST)
 def _objective(mu_p, mu_z, theta, n, logs, const, inv_var, centre):
     """f at μ (bins n > 0 and n = 0) and θ; +∞ outside the domain. ``logs``: the arguments of
     ``_sum_n_log`` after x."""
@@ -131,7 +131,7 @@ def _objective(mu_p, mu_z, theta, n, logs, const, inv_var, centre):
     return value if not np.isnan(value) else np.inf
 
 
-@njit(cache=True, nogil=True, fastmath=_FAST)
+@kernel(fastmath=_FAST)
 def _gather(row, pos, zero, buffer, out_p, out_z):
     """row[pos] and row[zero], through a sequential copy of the row (prefetch-friendly) into
     ``buffer``, whose last entry (index n_bins: merged bins) stays 0."""
@@ -143,7 +143,7 @@ def _gather(row, pos, zero, buffer, out_p, out_z):
         out_z[b] = buffer[zero[b]]
 
 
-@njit(cache=True, nogil=True, fastmath=_FAST)
+@kernel(fastmath=_FAST)
 def _fill(i, pos, zero, base, shared_base, scaled_base, var, scale, scaled_p, scaled_z, dp,
           dz, base_p, base_z, scale_p, scale_z, zsum, buffer):
     """Point i's base (row i of ``base``, or ``shared_base`` if ``base`` has no rows) plus
@@ -177,7 +177,7 @@ def _fill(i, pos, zero, base, shared_base, scaled_base, var, scale, scaled_p, sc
         zsum[k] = acc
 
 
-@njit(cache=True, nogil=True, fastmath=_FAST)
+@kernel(fastmath=_FAST)
 def _gradient(n, mu_p, dp, blocks, zsum, theta, inv_var, centre, w, resid, grad):
     """Gradient of f (module docstring) and the weights n/μ² of its Hessian, summed block by
     block over the rows active in each block."""
@@ -195,7 +195,7 @@ def _gradient(n, mu_p, dp, blocks, zsum, theta, inv_var, centre, w, resid, grad)
             grad[a] += 2.0 * dot(dp[a, lo:hi], resid[lo:hi])
 
 
-@njit(cache=True, nogil=True, fastmath=_FAST)
+@kernel(fastmath=_FAST)
 def _hessian(w, dp, blocks, inv_var, wd, hess):
     """Hessian of f with the weights of ``_gradient``, block by block over the active rows."""
     p = inv_var.size
@@ -218,7 +218,7 @@ def _hessian(w, dp, blocks, inv_var, wd, hess):
             hess[q, k] = hess[k, q]
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def newton_block(n, pos, zero, logs, const, kappa, blocks, base, shared_base, scaled_base,
                  var, scale, scaled_p, scaled_z, shared_p, shared_z, inv_var, centre, start,
                  gain_p, gain_z, reference, max_iterations, tolerance, out_chi2, out_theta,
@@ -336,7 +336,7 @@ def newton_block(n, pos, zero, logs, const, kappa, blocks, base, shared_base, sc
         out_hessians[i] = hessians
 
 
-@njit(cache=True, nogil=True, fastmath=_FAST)
+@kernel(fastmath=_FAST)
 def _slope(t, n, mu_p, dmu_p, total_dmu, theta, step, inv_var, centre):
     """φ'(t), φ''(t) of φ(t) = f(θ + t·step): 2 ΣΔμ − 2 Σ n Δμ/(μ + tΔμ) + pulls."""
     d1, d2 = 0.0, 0.0
@@ -352,7 +352,7 @@ def _slope(t, n, mu_p, dmu_p, total_dmu, theta, step, inv_var, centre):
     return 2.0 * (total_dmu - d1 + p1), 2.0 * (d2 + p2)
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def _line_search(n, mu_p, dmu_p, total_dmu, theta, step, inv_var, centre, t_max):
     """Step fraction t ∈ (0, t_max] near the minimum of the convex φ(t) = f(θ + t·step)
     (φ'(0) < 0: a Newton direction): t_max if φ still falls there, else the root of φ' by
