@@ -42,6 +42,7 @@ from nubound.physics.models import get_model
 from nubound.physics.nuclei import NUCLIDES, averaged_nucleus, target
 from nubound.physics.rates import sm_rates
 from nubound.physics.statistics.poisson import poisson_chi2
+from nubound.physics.statistics.profile import ProfileResult
 
 # ---------------------------------------------------------------------------------------
 # flux spectra of the synthetic experiment (analytic, so the reference quadrature is exact)
@@ -131,8 +132,10 @@ class SyntheticExperiment(Experiment):
     def background(self) -> np.ndarray:
         return np.full(12, 5.0)
 
-    def chi2(self, signal: np.ndarray) -> np.ndarray:
-        return poisson_chi2(self.observed, self.check_signal(signal) + self.background)
+    def profile(self, signal: np.ndarray) -> ProfileResult:
+        """No nuisances: the Poisson χ² of signal + background (nothing to fit)."""
+        chi2 = poisson_chi2(self.observed, self.check_signal(signal) + self.background)
+        return ProfileResult(chi2, np.zeros(chi2.shape + (0,)), np.ones(chi2.shape, bool))
 
     def channels(self, quenching: str | None = None) -> tuple[Channel, ...]:
         return self._channels(self.check_quenching(quenching))

@@ -14,11 +14,9 @@ from nubound.physics.errors import PhysicsInputError
 from nubound.physics.experiments import dresden_ii_kernel as kernel
 from nubound.physics.experiments import get_experiment
 from nubound.physics.experiments.dresden_ii_background import (
-    L2_RELATIVE_HEIGHT,
     LOWER,
     PARAMETER_NAMES,
     UPPER,
-    L2_CENTRE_keV,
     ProfiledChi2,
     background_rate,
 )
@@ -60,7 +58,7 @@ def test_asimov_gives_zero(exp):
 
 def test_batch_shapes_and_bounds(exp):
     signal = np.outer(np.linspace(0, 2, 6), exp.sm_counts("fef")["Ge"]).reshape(2, 3, 130)
-    res = exp.background_fit(signal)
+    res = exp.profile(signal)
     assert res.chi2.shape == (2, 3) and res.theta.shape == (2, 3, 7)
     assert np.all(res.theta >= LOWER) and np.all(res.theta <= UPPER)
     assert exp.chi2(signal) == pytest.approx(res.chi2)
@@ -166,7 +164,7 @@ def _direct_jacobian(theta, e):
 def _kernel_jacobian(prof, signal, theta):
     """The compiled kernel's weighted Jacobian (N, 7, nb) and residual (N, nb)."""
     out = np.empty((theta.shape[0], 8, prof.rate.size))
-    kernel.jacobian_block(signal, theta, prof._grid, L2_CENTRE_keV, L2_RELATIVE_HEIGHT, out)
+    kernel.jacobian_block(signal, theta, prof._background, out)
     return out[:, :7], out[:, 7]
 
 
@@ -195,7 +193,7 @@ def test_kernel_normal_equations_match_dense_jacobian(exp):
         jac_d = _direct_jacobian(theta, exp.energy_keV) * prof.inv_sigma
         r_d = (prof.rate - signal - background_rate(theta, exp.energy_keV)) * prof.inv_sigma
     jac_r = np.empty((theta.shape[0], 8, exp.n_bins))
-    kernel.jacobian_block(signal, theta, prof._grid, L2_CENTRE_keV, L2_RELATIVE_HEIGHT, jac_r)
+    kernel.jacobian_block(signal, theta, prof._background, jac_r)
     gram, grad = np.empty((theta.shape[0], 7, 7)), np.empty((theta.shape[0], 7))
     for n in range(theta.shape[0]):
         kernel._normal_equations(jac_r[n], gram[n], grad[n])
@@ -245,11 +243,9 @@ def test_signal_of_wrong_length_is_an_error(exp):
     with pytest.raises(PhysicsInputError, match=r"\(\.\.\., 130\)"):
         prof(np.float64(1.0))
     # the compiled kernel does not index past the grid either
-    chi2, theta = np.empty(2), np.empty((2, 7))
     with pytest.raises(ValueError, match="do not match"):
-        kernel.profile_block(np.zeros((2, 129)), prof.theta0, prof._response, prof._r0,
-                             prof._chi2_theta0, prof._grid, LOWER, UPPER, L2_CENTRE_keV,
-                             L2_RELATIVE_HEIGHT, 0.03, chi2, theta)
+        kernel.profile_block(np.zeros((2, 129)), prof._background, prof._linearisation,
+                             prof._fits(2))
 
 
 def test_slow_valley_fit_reaches_the_minimum(exp):
