@@ -257,6 +257,7 @@ def _cmd_limits(args: argparse.Namespace) -> int:
         contour=parse_contour(args.contour),
     )
     _warn_edges(result)
+    _warn_fit_failures(ds, parse_experiments(args.experiments))
     if args.format == "json":
         print(json.dumps(limits_json(result), indent=2))
     elif args.format == "csv":
@@ -278,6 +279,14 @@ def _warn_edges(result: xr.Dataset) -> None:
         if n:
             print(f"nubound limits: {n} of {len(status)} masses {kind} (no limit quoted): {fix}",
                   file=sys.stderr)
+
+
+def _warn_fit_failures(ds: xr.Dataset, experiments: list[str] | None) -> None:
+    """On stderr: where profiles of the store did not converge (``storage.fit_status``)."""
+    from nubound.storage.fit_status import fit_failures
+
+    for line in fit_failures(ds, experiments):
+        print(f"nubound limits: warning: {line}", file=sys.stderr)
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:

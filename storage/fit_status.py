@@ -31,10 +31,11 @@ def _block_region(ds: xr.Dataset, index: tuple[int, ...]) -> str:
     return ", ".join(parts)
 
 
-def fit_failures(ds: xr.Dataset, experiments: Sequence[str] | None = None) -> list[str]:
+def fit_failures(ds: xr.Dataset, experiments: Sequence[str] | None = None, *,
+                 max_blocks: int = MAX_BLOCKS_LISTED) -> list[str]:
     """One line per experiment with unconverged profiles: their number, the number of blocks
-    and the regions of the first ``MAX_BLOCKS_LISTED`` blocks; a line saying the store does
-    not record it (older stores); nothing when every profile converged.
+    and the regions of the first ``max_blocks`` blocks; a line saying the store does not
+    record it (older stores); nothing when every profile converged.
 
     Examples
     --------
@@ -44,6 +45,8 @@ def fit_failures(ds: xr.Dataset, experiments: Sequence[str] | None = None) -> li
     >>> fit_failures(ds)
     ['x: 3 profiles did not converge (χ² there may lie above its minimum), in 1 block: g 3–4']
     """
+    if DONE not in ds:  # not a scan store
+        return []
     names = experiments if experiments is not None else available_experiments(ds)
     lines = []
     for exp in names:
@@ -55,10 +58,9 @@ def fit_failures(ds: xr.Dataset, experiments: Sequence[str] | None = None) -> li
         blocks = np.argwhere(counts > 0)
         if not blocks.size:
             continue
-        where = "; ".join(_block_region(ds, tuple(b)) for b in blocks[:MAX_BLOCKS_LISTED])
-        more = f"; and {len(blocks) - MAX_BLOCKS_LISTED} more" \
-            if len(blocks) > MAX_BLOCKS_LISTED else ""
+        where = "; ".join(_block_region(ds, tuple(b)) for b in blocks[:max_blocks])
+        more = f"; and {len(blocks) - max_blocks} more" if len(blocks) > max_blocks else ""
         lines.append(f"{exp}: {int(counts.sum())} profiles did not converge (χ² there may lie "
                      f"above its minimum), in {len(blocks)} block"
-                     f"{'s' if len(blocks) > 1 else ''}: {where}{more}")
+                     f"{'s' if len(blocks) > 1 else ''}" + (f": {where}{more}" if where else ""))
     return lines

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import functools
 import operator
-import tomllib
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -47,6 +46,7 @@ from scipy import stats
 
 from nubound.physics.errors import ConfigError
 from nubound.storage.contours import allowed_intervals_1d, axis_scale, pack_intervals
+from nubound.storage.spec_attrs import stored_spec
 
 CHI2_PREFIX = "chi2_"
 PROFILE = "profile"
@@ -188,10 +188,8 @@ def model_name(attrs: Mapping) -> str:
         return str(model.get("name", ""))
     if model:
         return str(model)
-    try:
-        return str(tomllib.loads(str(attrs.get("spec_toml", "")))["model"]["name"])
-    except (tomllib.TOMLDecodeError, KeyError, TypeError):
-        return ""
+    model = stored_spec(attrs).get("model")
+    return str(model.get("name", "")) if isinstance(model, Mapping) else ""
 
 
 def data_kind(attrs: Mapping) -> str:
