@@ -260,3 +260,30 @@ def test_slow_valley_fit_reaches_the_minimum(exp):
     truth = _minuit_profile(prof, signal / DAYS, (prof.theta0,))
     assert exp.chi2(signal) <= truth + 1e-3
     assert exp.chi2(signal) == pytest.approx(truth, abs=1e-3)
+
+
+def test_fits_that_stop_early_are_flagged(exp):
+    # a non-finite signal: no step lowers χ², the fit ends at its damping limit
+    prof = exp.profiler
+    signal = np.zeros((3, exp.n_bins))
+    signal[1, 40] = np.nan
+    signal[2, 7] = np.inf
+    assert prof.profile(signal).converged.tolist() == [True, False, False]
+    # real pathological signals: a 20.9 MeV universal vector mediator, couplings near 1.8e-4
+    # (~1e5 × the data, χ² ≈ 5e7); the flagged fits end far above the minimum (Migrad), the
+    # others in the same column agree with it
+    from nubound.physics.models import get_model
+
+    couplings = np.array([1e-6, 1e-5, 1.7946024402973164e-4, 1.005 * 1.7946024402973164e-4])
+    signals = get_model("vector_universal").signal_counts(
+        exp, "fef", {"mass_MeV": np.array([[20.852058572487536]]), "coupling": couplings[None]}
+    )[0] / exp.exposure_days
+    res = prof.profile(signals)
+    assert res.converged.tolist() == [True, True, False, False]
+    for s, chi2, converged, theta in zip(signals, res.chi2, res.converged, res.theta,
+                                         strict=True):
+        truth = _minuit_profile(prof, s, (prof.theta0, theta))
+        if converged:
+            assert chi2 == pytest.approx(truth, abs=1e-3)
+        else:
+            assert chi2 > truth + 1e3  # the flag is no false alarm
