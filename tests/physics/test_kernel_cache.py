@@ -9,6 +9,7 @@ can fail. With ``@kernel`` the stamp covers every kernel source, so the edit is 
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import subprocess
@@ -16,6 +17,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from numba.core.caching import FunctionCache
+from numba.core.registry import CPUDispatcher as Dispatcher
 
 import nubound.physics
 from nubound.physics import kernel_cache
@@ -86,6 +89,15 @@ def test_every_compiled_function_uses_the_kernel_decorator():
     assert offenders == []
     names = {p.name for p in kernel_cache.kernel_sources()}
     assert {"compiled_linalg.py", "profile_kernel.py", "dresden_ii_kernel.py"} <= names
+    # every kernel releases the GIL (threaded Dask workers) and is cached
+    dispatchers = []
+    for path in kernel_cache.kernel_sources():
+        module = importlib.import_module(
+            "nubound.physics." + ".".join(path.relative_to(PHYSICS).with_suffix("").parts))
+        dispatchers += [f for f in vars(module).values() if isinstance(f, Dispatcher)]
+    assert len(dispatchers) >= 20
+    assert all(f.targetoptions.get("nogil") and isinstance(f._cache, FunctionCache)
+               for f in dispatchers)
 
 
 @pytest.mark.parametrize("edit", ["compiled_linalg.py", "dresden_ii_kernel.py"])
