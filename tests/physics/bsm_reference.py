@@ -257,38 +257,19 @@ def _energy_rule(emin: np.ndarray, spec: Spectrum, x, w):
 def reference_counts(experiment: Experiment, quenching, model_name, params,
                      n_nodes: int = 48) -> np.ndarray:
     """Direct Eν quadrature of flux × dσ/dT for one point, folded with the response."""
-    spectra = experiment_spectra(experiment)
-    rates = {}
-    for ch in experiment.channels(quenching):
-        t = ch.recoil_energy_MeV
-        mass = ch.particle.mass_MeV if ch.kind == "nucleus" else units.electron_mass_MeV
-        emin = min_neutrino_energy_MeV(t, mass)
-        out = np.zeros((len(ch.flavours), t.size))
-        for i, flav in enumerate(ch.flavours):
-            spec = spectra[ch.name][flav]
-            if isinstance(spec, Line):
-                ok = emin <= spec.energy_MeV
-                out[i, ok] = spec.fluence * model_dsigma(
-                    model_name, params, ch, flav, spec.energy_MeV, t[ok])
-                continue
-            ok = emin < spec.max_energy_MeV
-            # per panel: smooth flux (one panel) or linear pieces between breakpoints
-            x, w = np.polynomial.legendre.leggauss(10 if spec.breakpoints else n_nodes)
-            e, we = _energy_rule(emin[ok], spec, x, w)
-            ds = model_dsigma(model_name, params, ch, flav, e, t[ok][:, None])
-            out[i, ok] = np.sum(we * spec.flux(e) * ds, axis=1)
-        rates[ch.name] = out
-    return experiment.expected_counts(rates, quenching)
+    point = {k: v if isinstance(v, str) else np.atleast_1d(v) for k, v in params.items()}
+    return vectorised_counts(experiment, quenching, model_name, point, n_nodes)[0]
 
 
 def vectorised_counts(experiment: Experiment, quenching, model_name, points: dict,
                       n_nodes: int = 48, max_elements: float = 4e6) -> np.ndarray:
-    """``reference_counts`` for P points at once, numpy broadcasting over points × T × Eν
-    (what a user would write with numpy): ``points`` holds (P,) arrays (options as strings)
-    → (P, n_bins). Points are taken in chunks of at most ``max_elements`` per array."""
+    """Direct Eν quadrature of flux × dσ/dT for P points at once, folded with the response,
+    numpy broadcasting over points × T × Eν (what a user would write with numpy): ``points``
+    holds (P,) arrays (options as strings) → (P, n_bins). Points are taken in chunks of at
+    most ``max_elements`` per array."""
     numeric = {k: np.asarray(v, dtype=float) for k, v in points.items() if not isinstance(v, str)}
     options = {k: v for k, v in points.items() if isinstance(v, str)}
-    size = int(np.prod(np.broadcast_shapes(*(v.shape for v in numeric.values()))))
+    size = int(np.prod(np.broadcast_shapes((1,), *(v.shape for v in numeric.values()))))
     numeric = {k: np.broadcast_to(v, (size,)) for k, v in numeric.items()}
     spectra = experiment_spectra(experiment)
     rates = {}

@@ -40,7 +40,7 @@ def test_two_references_agree_on_bsm_point(synthetic):
     ("magnetic_moment", {"mu_e": [0.0, 1e-10, 3e-9], "mu_mu": [1e-9, 0.0, 1e-10]}),
 ])
 def test_vectorised_reference_equals_point_by_point(synthetic, name, points):
-    # the benchmarks' numpy-broadcast reference computes the same quadrature for many points
+    # broadcasting over points (in chunks) gives each point its own one-point quadrature
     many = vectorised_counts(synthetic, "low", name, points, max_elements=1e3)  # small chunks
     one_by_one = [reference_counts(synthetic, "low", name, dict(zip(points, p, strict=True)))
                   for p in zip(*points.values(), strict=True)]
