@@ -60,7 +60,8 @@ def fit_failures(ds: xr.Dataset, experiments: Sequence[str] | None = None, *,
             continue
         where = "; ".join(_block_region(ds, tuple(b)) for b in blocks[:max_blocks])
         more = f"; and {len(blocks) - max_blocks} more" if len(blocks) > max_blocks else ""
-        lines.append(f"{exp}: {int(counts.sum())} profiles did not converge (χ² there may lie "
-                     f"above its minimum), in {len(blocks)} block"
+        total = int(counts.sum())
+        lines.append(f"{exp}: {total} profile{'s' if total > 1 else ''} did not converge (χ² "
+                     f"there may lie above its minimum), in {len(blocks)} block"
                      f"{'s' if len(blocks) > 1 else ''}" + (f": {where}{more}" if where else ""))
     return lines

@@ -116,3 +116,21 @@ def test_a_store_where_every_fit_converged_says_so(tmp_path, capsys):
         compute_block(spec, block, url, store_id, None)
     assert scan_main(["status", url]) == 0
     assert "fit status:  every profile converged" in capsys.readouterr().out
+
+
+def test_a_store_without_the_counts_says_it_does_not_record_them(fake, registry, tmp_path):
+    # stores made before the counts existed: workers skip them, the reports say so
+    import shutil
+
+    from nubound.scanner.plan import block_at
+    from nubound.storage.store import unconverged_name, write_unconverged
+
+    url = str(tmp_path / "old.zarr")
+    spec = parse_spec(fake.spec_text(url), registry=registry)
+    url, store_id = prepare_store(spec, registry=registry)
+    shutil.rmtree(f"{url}/{unconverged_name('fake_a')}")
+    write_unconverged(url, store_id, block_at((0, 0), spec.shape, spec.chunks),
+                      {"fake_a": 2, "fake_b": 1})
+    lines = fit_failures(open_store(url))
+    assert lines[0].startswith("fake_a: convergence of the profiles not recorded")
+    assert lines[1].startswith("fake_b: 1 profile did not converge (χ² there may lie")
