@@ -1,0 +1,80 @@
+"""Exact batched profile of the XENONnT ⁸B likelihood (``likelihood.Model``).
+
+μ is piecewise linear in the yield parameters (tly, tqy): linear in every nuisance inside each
+closed quadrant of the (tly, tqy) plane. The χ² is convex on each of the nine *regions* — the
+four open quadrants, the four open half-axes (one yield parameter at 0) and the origin — in
+its linear extension there. The global minimum lies in one region R; there it is the minimum
+of R's (convex) extension over R's affine hull, which therefore lies in the closure of R.
+So: minimise the nine extensions exactly (``statistics.profile.profile_linear_poisson``, the
+batched Newton of the other experiments), keep those whose minimiser lies in the closure of
+its region (signs of tly, tqy as assumed, to ``SIGN_TOLERANCE``), and take the smallest χ².
+Each region is one batched call over the whole block of signals: no minimizer per point.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from numpy.typing import NDArray
+
+from nubound.physics.experiments.xenonnt_b8.likelihood import NUISANCES, Model
+from nubound.physics.statistics.profile import (
+    EXPERIMENT_TOLERANCE,
+    ProfileResult,
+    profile_linear_poisson,
+)
+
+SIGN_TOLERANCE = 1e-4  # a yield parameter this far on the wrong side still counts as inside
+# regions: the yield axes (0 = tly, 1 = tqy) that are free, each with its sign
+REGIONS: tuple[tuple[tuple[int, int], ...], ...] = (
+    ((),)
+    + tuple(((axis, sign),) for axis in (0, 1) for sign in (1, -1))
+    + tuple(((0, s0), (1, s1)) for s0, s1 in itertools.product((1, -1), repeat=2))
+)
+
+
+def profile(model: Model, signal_nodes: NDArray, *, flux_free: bool = False) -> ProfileResult:
+    """Profile all nuisances for signals (m, N_NODES, n_bins) given at the yield nodes.
+
+    ``flux_free``: no flux nuisance (the signal normalisation is fixed by the caller, who
+    scans it: the flux measurement). Returns χ² (m,), θ (m, 6) in ``NUISANCES`` order
+    (θ_flux = 0 when free), converged and Newton iterations of the winning region.
+    """
+    s = np.asarray(signal_nodes, dtype=float)
+    m = s.shape[0]
+    s0 = np.ascontiguousarray(s[:, 0, :])
+    with_flux = not flux_free and model.flux_uncertainty > 0.0
+    best = np.full(m, np.inf)
+    theta = np.zeros((m, len(NUISANCES)))
+    converged = np.zeros(m, dtype=bool)
+    iterations = np.zeros(m, dtype=np.int64)
+    for region in REGIONS:
+        k = len(region)
+        directions = (np.stack([model.yield_direction(s, axis, sign) for axis, sign in region],
+                               axis=1) if k else None)
+        res = profile_linear_poisson(
+            model.observed, model.background, directions,
+            np.ones(k + int(with_flux) + 3),
+            scaled_directions=np.full((1, model.n_bins), model.flux_uncertainty)
+            if with_flux else None,
+            scale=s0, scaled_base=np.ones(model.n_bins),
+            shared_directions=model.shared_directions, tolerance=EXPERIMENT_TOLERANCE,
+        )
+        inside = np.ones(m, dtype=bool)
+        for j, (_, sign) in enumerate(region):
+            inside &= sign * res.theta[:, j] >= -SIGN_TOLERANCE
+        better = inside & (res.chi2 < best)
+        if not better.any():
+            continue
+        best[better] = res.chi2[better]
+        full = np.zeros((m, len(NUISANCES)))
+        for j, (axis, _) in enumerate(region):
+            full[:, axis] = res.theta[:, j]
+        if with_flux:
+            full[:, 2] = res.theta[:, k]
+        full[:, 3:] = res.theta[:, k + int(with_flux):]
+        theta[better] = full[better]
+        converged[better] = res.converged[better]
+        iterations[better] = res.iterations[better]
+    return ProfileResult(best, theta, converged, iterations)
