@@ -173,3 +173,29 @@ def test_flux_interval_widths_as_published(flux_fit):
                    "docs/experiments/xenonnt_b8.md")
 def test_best_fit_flux_as_published(flux_fit):
     assert flux_fit["flux_best_fit_per_cm2_s"] == pytest.approx(4.7e6, rel=0.25)
+
+
+def test_flavour_dependent_models_see_the_oscillated_composition(sr01: XenonntB8):
+    """NSI ε_ee vs ε_μμ: the BSM counts split as the ν_e and ν_μ shares of the SM events,
+    which lie between P_ee and (1 − P_ee)/2 at the ⁸B energies that make keV recoils."""
+    from nubound.physics.models import get_model
+    from nubound.physics.rates import sm_rates
+
+    rates = sm_rates(sr01.channels())
+    share = []
+    for k in range(3):
+        only = {name: np.where(np.arange(3)[:, None] == k, r, 0.0) for name, r in rates.items()}
+        share.append(sr01.nominal(sr01.expected_counts(only)).sum())
+    share = np.array(share) / sum(share)
+    assert share[1] == pytest.approx(share[2], rel=1e-12)
+    lo, hi = electron_survival_probability([16.0, 8.0])
+    assert lo < share[0] < hi
+    nsi = get_model("nsi")
+    sm = sr01.nominal(sr01.sm_signal()).sum()
+    ee = sr01.nominal(nsi.signal_counts(sr01, None, {"eps_u_ee": 0.05})).sum() - sm
+    mumu = sr01.nominal(nsi.signal_counts(sr01, None, {"eps_u_mumu": 0.05})).sum() - sm
+    assert ee / mumu == pytest.approx(share[0] / share[1], rel=2e-3)
+    moment = get_model("magnetic_moment")
+    mu_e = sr01.nominal(moment.signal_counts(sr01, None, {"mu_e": 1e-9, "mu_mu": 0.0})).sum()
+    mu_mu = sr01.nominal(moment.signal_counts(sr01, None, {"mu_e": 0.0, "mu_mu": 1e-9})).sum()
+    assert (mu_e - sm) / (mu_mu - sm) == pytest.approx(share[0] / share[1], rel=0.05)

@@ -224,6 +224,21 @@ class XenonntB8(Experiment):
             "chi2_best_fit": float(scan[best]),
         }
 
+    def fitted_components(self, quenching: str | None = None) -> dict[str, NDArray]:
+        """Expected counts per bin (n_bins,) of ⁸B CEvNS, AC, ER and neutrons at the best fit
+        with the flux free (tly, tqy shifts included in the signal and neutron parts)."""
+        model = self.model
+        sm = self.sm_signal(quenching).reshape(self.signal_nodes, self.n_bins)
+        signal = self.flux_fit(quenching)["strength_best_fit"] * sm
+        theta = self.profile(signal.reshape(-1), flux_free=True).theta
+        without = model.expected(0.0 * signal, theta)
+        parts = {"8B CEvNS": model.expected(signal, theta) - without}
+        for name, sigma in zip(("ac", "er"), theta[3:5], strict=True):
+            parts[name.upper()] = model.components[name] * (
+                1.0 + sigma * model.background_uncertainty[name])
+        parts["neutron"] = without - parts["AC"] - parts["ER"]
+        return parts
+
     def flux_averaged_cross_section_cm2(self) -> float:
         """⟨σ⟩ per xenon nucleus (isotope average) over the ⁸B spectrum, no threshold."""
         energy, shape = b8_spectrum()
