@@ -9,6 +9,11 @@ So: minimise the nine extensions exactly (``statistics.profile.profile_linear_po
 batched Newton of the other experiments), keep those whose minimiser lies in the closure of
 its region (signs of tly, tqy as assumed, to ``SIGN_TOLERANCE``), and take the smallest χ².
 Each region is one batched call over the whole block of signals: no minimizer per point.
+
+Pruning (exact): a half-axis extension is the restriction of each adjacent quadrant's
+extension, the origin that of all four, so its minimum is at least the largest of their
+minima. The quadrants run first, for every point; a lower-dimensional region runs only for the
+points where that bound is below the best valid χ² found so far.
 """
 
 from __future__ import annotations
@@ -28,9 +33,9 @@ from nubound.physics.statistics.profile import (
 SIGN_TOLERANCE = 1e-4  # a yield parameter this far on the wrong side still counts as inside
 # regions: the yield axes (0 = tly, 1 = tqy) that are free, each with its sign
 REGIONS: tuple[tuple[tuple[int, int], ...], ...] = (
-    ((),)
+    tuple(((0, s0), (1, s1)) for s0, s1 in itertools.product((1, -1), repeat=2))
     + tuple(((axis, sign),) for axis in (0, 1) for sign in (1, -1))
-    + tuple(((0, s0), (1, s1)) for s0, s1 in itertools.product((1, -1), repeat=2))
+    + ((),)
 )
 
 
@@ -49,32 +54,45 @@ def profile(model: Model, signal_nodes: NDArray, *, flux_free: bool = False) -> 
     theta = np.zeros((m, len(NUISANCES)))
     converged = np.zeros(m, dtype=bool)
     iterations = np.zeros(m, dtype=np.int64)
+    steps = {(axis, sign): model.yield_direction(s, axis, sign)
+             for axis in (0, 1) for sign in (1, -1)}
+    quadrant_chi2 = {}
     for region in REGIONS:
         k = len(region)
-        directions = (np.stack([model.yield_direction(s, axis, sign) for axis, sign in region],
-                               axis=1) if k else None)
+        if k == 2:
+            rows = np.arange(m)
+        else:  # bound from the quadrants containing this region (module docstring)
+            bound = np.max([c for q, c in quadrant_chi2.items() if set(region) <= set(q)],
+                           axis=0)
+            rows = np.flatnonzero(bound < best)
+            if rows.size == 0:
+                continue
+        directions = (np.stack([steps[r][rows] for r in region], axis=1) if k else None)
         res = profile_linear_poisson(
             model.observed, model.background, directions,
             np.ones(k + int(with_flux) + 3),
             scaled_directions=np.full((1, model.n_bins), model.flux_uncertainty)
             if with_flux else None,
-            scale=s0, scaled_base=np.ones(model.n_bins),
+            scale=s0[rows], scaled_base=np.ones(model.n_bins),
             shared_directions=model.shared_directions, tolerance=EXPERIMENT_TOLERANCE,
         )
-        inside = np.ones(m, dtype=bool)
+        if k == 2:
+            quadrant_chi2[region] = res.chi2
+        inside = np.ones(rows.size, dtype=bool)
         for j, (_, sign) in enumerate(region):
             inside &= sign * res.theta[:, j] >= -SIGN_TOLERANCE
-        better = inside & (res.chi2 < best)
+        better = inside & (res.chi2 < best[rows])
         if not better.any():
             continue
-        best[better] = res.chi2[better]
-        full = np.zeros((m, len(NUISANCES)))
+        full = np.zeros((rows.size, len(NUISANCES)))
         for j, (axis, _) in enumerate(region):
             full[:, axis] = res.theta[:, j]
         if with_flux:
             full[:, 2] = res.theta[:, k]
         full[:, 3:] = res.theta[:, k + int(with_flux):]
-        theta[better] = full[better]
-        converged[better] = res.converged[better]
-        iterations[better] = res.iterations[better]
+        target = rows[better]
+        best[target] = res.chi2[better]
+        theta[target] = full[better]
+        converged[target] = res.converged[better]
+        iterations[target] = res.iterations[better]
     return ProfileResult(best, theta, converged, iterations)

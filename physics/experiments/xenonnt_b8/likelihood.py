@@ -68,9 +68,9 @@ class Model:
 
     def yield_direction(self, signal_nodes: NDArray, axis: int, sign: int) -> NDArray:
         """Δ_axis^sign of the module docstring for signals (..., N_NODES, n_bins)."""
-        total = signal_nodes + self.neutron_nodes
-        plus, minus = total[..., 1 + 2 * axis, :], total[..., 2 + 2 * axis, :]
-        return plus - total[..., 0, :] if sign > 0 else total[..., 0, :] - minus
+        s, n = signal_nodes, self.neutron_nodes
+        node = 1 + 2 * axis if sign > 0 else 2 + 2 * axis
+        return sign * ((s[..., node, :] - s[..., 0, :]) + (n[node] - n[0]))
 
     def expected(self, signal_nodes: NDArray, theta: NDArray) -> NDArray:
         """μ(θ) for one signal (N_NODES, n_bins) and θ in ``NUISANCES`` order (piecewise in
