@@ -199,3 +199,23 @@ def test_flavour_dependent_models_see_the_oscillated_composition(sr01: XenonntB8
     mu_e = sr01.nominal(moment.signal_counts(sr01, None, {"mu_e": 1e-9, "mu_mu": 0.0})).sum()
     mu_mu = sr01.nominal(moment.signal_counts(sr01, None, {"mu_e": 0.0, "mu_mu": 1e-9})).sum()
     assert (mu_e - sm) / (mu_mu - sm) == pytest.approx(share[0] / share[1], rel=0.05)
+
+
+def test_bad_options_are_one_line_errors_naming_the_choices():
+    from nubound.physics.errors import PhysicsInputError
+
+    with pytest.raises(PhysicsInputError, match="sr0, sr1, sr2"):
+        XenonntB8(runs=("sr3",))
+    with pytest.raises(PhysicsInputError, match="b16_gs98, sno_nc"):
+        XenonntB8(flux_normalisation="bp05")
+    with pytest.raises(PhysicsInputError, match="ac, er, neutron"):
+        XenonntB8(background_uncertainty={"radon": 0.1})
+
+
+def test_sr2_adds_its_bins_and_exposure():
+    full = XenonntB8()
+    assert full.n_bins == 243 and full.signal_size == 5 * 243
+    assert full.observed.sum() == 62
+    per_run = full.nominal(full.sm_signal()).reshape(3, 81).sum(axis=1)
+    sm01 = XenonntB8(runs=("sr0", "sr1")).nominal(XenonntB8(runs=("sr0", "sr1")).sm_signal())
+    np.testing.assert_allclose(per_run[:2], sm01.reshape(2, 81).sum(axis=1), rtol=1e-12)

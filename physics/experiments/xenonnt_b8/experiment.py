@@ -202,18 +202,14 @@ class XenonntB8(Experiment):
         scan = self.flux_scan(mu, quenching)
         best = int(np.argmin(scan))
         delta = scan - scan[best] - 1.0
+        above = np.flatnonzero(delta >= 0.0)
+        left, right = above[above < best], above[above > best]
 
-        def crossing(indices):
-            for i in indices:
-                j = i + (1 if indices[0] < best else -1)
-                if delta[i] >= 0.0 >= delta[j]:
-                    return float(np.interp(0.0, sorted([delta[i], delta[j]])[::1],
-                                           [mu[i], mu[j]] if delta[i] <= delta[j]
-                                           else [mu[j], mu[i]]))
-            return None
+        def crossing(i: int, j: int) -> float:  # Δχ² = 1 between grid points i and j
+            return float(mu[i] + (mu[j] - mu[i]) * delta[i] / (delta[i] - delta[j]))
 
-        lower = crossing(list(range(0, best))) if best > 0 else None
-        upper = crossing(list(range(n - 1, best, -1))) if best < n - 1 else None
+        lower = crossing(left[-1], left[-1] + 1) if left.size else None
+        upper = crossing(right[0], right[0] - 1) if right.size else None
         phi = self.flux.flux_per_cm2_s
         return {
             "strength_best_fit": float(mu[best]),
