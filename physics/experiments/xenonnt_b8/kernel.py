@@ -30,6 +30,9 @@ from nubound.physics.statistics.profile import (
     profile_linear_poisson,
 )
 
+# Newton iterations per region: signals far beyond the data (excluded couplings) whose yield
+# directions nearly cancel the signal approach the domain edge μ → 0 slowly; others stop early
+MAX_ITERATIONS = 100
 SIGN_TOLERANCE = 1e-4  # a yield parameter this far on the wrong side still counts as inside
 # regions: the yield axes (0 = tly, 1 = tqy) that are free, each with its sign
 REGIONS: tuple[tuple[tuple[int, int], ...], ...] = (
@@ -54,6 +57,14 @@ def profile(model: Model, signal_nodes: NDArray, *, flux_free: bool = False) -> 
     theta = np.zeros((m, len(NUISANCES)))
     converged = np.zeros(m, dtype=bool)
     iterations = np.zeros(m, dtype=np.int64)
+    # With the flux nuisance the signal enters as σ_Φ θ' s₀, θ' = θ_flux + 1/σ_Φ, so that a
+    # huge signal (an excluded coupling) scaled to ≈ 0 loses no digits in 1 + σ_Φ θ_flux; it
+    # starts from the scale that brings it to the observed excess over the background (at
+    # most 1). Any start gives the same minimum (convex per region); this one is inside the
+    # domain and near it.
+    totals = s0.sum(axis=1)
+    excess = max(float(model.observed.sum() - model.background.sum()), 1.0)
+    start_scale = np.minimum(1.0, excess / np.maximum(totals, 1e-300))
     steps = {(axis, sign): model.yield_direction(s, axis, sign)
              for axis in (0, 1) for sign in (1, -1)}
     quadrant_chi2 = {}
@@ -68,16 +79,21 @@ def profile(model: Model, signal_nodes: NDArray, *, flux_free: bool = False) -> 
             if rows.size == 0:
                 continue
         directions = (np.stack([steps[r][rows] for r in region], axis=1) if k else None)
+        n_par = k + int(with_flux) + 3
+        centre, start = np.zeros(n_par), np.zeros((rows.size, n_par))
+        if with_flux:  # fit θ' = θ_flux + 1/σ_Φ: the signal is σ_Φ θ' s₀ (see below)
+            centre[k] = 1.0 / model.flux_uncertainty
+            start[:, k] = start_scale[rows] / model.flux_uncertainty
         res = profile_linear_poisson(
-            model.observed, model.background, directions,
-            np.ones(k + int(with_flux) + 3),
+            model.observed, model.background, directions, np.ones(n_par),
             scaled_directions=np.full((1, model.n_bins), model.flux_uncertainty)
             if with_flux else None,
-            scale=s0[rows], scaled_base=np.ones(model.n_bins),
-            shared_directions=model.shared_directions, tolerance=EXPERIMENT_TOLERANCE,
+            scale=s0[rows], scaled_base=None if with_flux else np.ones(model.n_bins),
+            shared_directions=model.shared_directions, prior_centre=centre, start=start,
+            tolerance=EXPERIMENT_TOLERANCE, max_iterations=MAX_ITERATIONS,
         )
-        if k == 2:
-            quadrant_chi2[region] = res.chi2
+        if k == 2:  # a bound only where the quadrant's minimum was reached
+            quadrant_chi2[region] = np.where(res.converged, res.chi2, -np.inf)
         inside = np.ones(rows.size, dtype=bool)
         for j, (_, sign) in enumerate(region):
             inside &= sign * res.theta[:, j] >= -SIGN_TOLERANCE
@@ -88,7 +104,7 @@ def profile(model: Model, signal_nodes: NDArray, *, flux_free: bool = False) -> 
         for j, (axis, _) in enumerate(region):
             full[:, axis] = res.theta[:, j]
         if with_flux:
-            full[:, 2] = res.theta[:, k]
+            full[:, 2] = res.theta[:, k] - centre[k]
         full[:, 3:] = res.theta[:, k + int(with_flux):]
         target = rows[better]
         best[target] = res.chi2[better]
