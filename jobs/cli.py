@@ -106,7 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     verify.set_defaults(func=_cmd_data_verify)
 
     predict = sub.add_parser("predict", help="SM (or one BSM point) predictions")
-    predict.add_argument("experiment", help="dresden_ii, coherent_csi, coherent_ar, or all")
+    predict.add_argument(
+        "experiment", help="dresden_ii, coherent_csi, coherent_ar, xenonnt_b8, or all")
     predict.add_argument("--quenching", help="quenching choice (default: the experiment's)")
     predict.add_argument("--model", default=None, help="BSM model name (see `nubound models`)")
     predict.add_argument("--param", action="append", metavar="NAME=VALUE", help="model parameter")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from nubound.physics.errors import DataFileError
@@ -43,6 +44,12 @@ _RITTER_RAW = "https://raw.githubusercontent.com/RitterCat/reactor-nu-cevns/{com
 _RITTER_MK = "f2b6ff8781544821670c2b8f3e67497006f01e02"
 _RITTER_B = "30cbb615c8abbd702bc1041f0ff555aa7fbbd7dd"
 _RITTER_LICENCE = "numbers of the cited publication (file header); repository has no licence"
+_B8_RAW = (
+    "https://raw.githubusercontent.com/mhostert/SolarDecayingSteriles/"
+    "04f3784e1eb425f2430a79ab13835f48d6ff7760/fluxes/{name}"
+)
+_B8_LICENCE = ("Bahcall et al., Phys. Rev. C 54, 411 (1996) table; copy from "
+               "github.com/mhostert/SolarDecayingSteriles (MIT)")
 
 
 @dataclass(frozen=True)
@@ -138,10 +145,83 @@ b756bea89a10293c006fed7cc7cbb6b7fc6823b4eb59e69c9f3be04bc8bc8c43 mueller_u235.tx
 48fd04a5132650b5ac2ede973e9a1c5cddb8667b764fb6d1b6baced524fd5eb8 bestiole_pu239.txt
 9a8f00a5e70cac639c12d3ee5c8fef1308c73ee0225b03e872e2efe0116b5f16 bestiole_pu241.txt
 """, _RITTER_RAW.replace("{commit}", _RITTER_B), _RITTER_LICENCE)
+    add("fluxes", """
+75ce26216a638b811d131b692e2d22b8624fcbb711839fd167c25cefaafb9789 b8spectrum.txt
+""", _B8_RAW, _B8_LICENCE)
     return {key: DataFile(key, sha, url, lic) for key, sha, url, lic in rows}
 
 
 REGISTRY: dict[str, DataFile] = _entries()
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A release registered through its sha256sum manifest instead of one entry per file.
+
+    The manifest ships with nubound (``physics/manifests/<file>``) and is itself pinned by
+    ``sha256``; every path it lists becomes a registered key ``<folder>/<path>`` with the
+    official URL ``url.format(path=...)``.
+    """
+
+    folder: str
+    manifest: str  # file name under physics/manifests/
+    sha256: str
+    url: str
+    licence: str
+    renamed: tuple[tuple[str, str], ...] = ()  # (path here, path at the source)
+
+    def entries(self) -> dict[str, DataFile]:
+        """Key → DataFile for every file of the manifest (read and verified once)."""
+        return _manifest_entries(self)
+
+
+_XENONNT_B8_RAW = (
+    "https://raw.githubusercontent.com/XENONnT/cevns_data_release/"
+    "60d230dd7a5646fd4aa2368c5fdfba575ee0cb88/{path}"
+)
+MANIFESTS: dict[str, Manifest] = {
+    "xenonnt-b8": Manifest(
+        "xenonnt-b8", "xenonnt-b8.sha256sums",
+        "d531df5eabe8988d71891ac6011f1a6589ca53b143c1e0c0d9d0666b4ee6c58a", _XENONNT_B8_RAW,
+        "XENON collaboration, XENONnT solar 8B CEvNS data release, "
+        "doi:10.5281/zenodo.20576156 (CC-BY-4.0)",
+        renamed=(("RELEASE-README.md", "README.md"),),
+    ),
+}
+
+
+@cache
+def _manifest_entries(manifest: Manifest) -> dict[str, DataFile]:
+    path = Path(__file__).parent / "manifests" / manifest.manifest
+    found = sha256_of(path)
+    if found != manifest.sha256:
+        raise DataFileError(
+            f"manifest {path} is corrupted: sha256 {found}, expected {manifest.sha256}; "
+            "reinstall nubound"
+        )
+    renamed = dict(manifest.renamed)
+    out = {}
+    for line in path.read_text().splitlines():
+        sha, name = line.split(maxsplit=1)
+        key = f"{manifest.folder}/{name}"
+        out[key] = DataFile(key, sha, manifest.url.format(path=renamed.get(name, name)),
+                            manifest.licence)
+    return out
+
+
+def lookup(key: str) -> DataFile:
+    """The registry entry of ``key`` (a single entry or a file of a registered manifest)."""
+    if key in REGISTRY:
+        return REGISTRY[key]
+    folder = key.split("/", 1)[0]
+    if folder in MANIFESTS and key in MANIFESTS[folder].entries():
+        return MANIFESTS[folder].entries()[key]
+    raise DataFileError(
+        f"'{key}' is not in nubound's data registry; registered files: "
+        + ", ".join(sorted(REGISTRY))
+        + "".join(f", and the {len(m.entries())} files of {m.folder}/ (manifest "
+                  f"physics/manifests/{m.manifest})" for m in MANIFESTS.values())
+    )
 
 
 def sha256_of(path: str | os.PathLike) -> str:
@@ -173,13 +253,7 @@ def data_path(key: str) -> Path:
     DataFileError
         The key is not registered, the file is missing, or its sha256 is wrong.
     """
-    try:
-        entry = REGISTRY[key]
-    except KeyError:
-        raise DataFileError(
-            f"'{key}' is not in nubound's data registry; registered files: "
-            + ", ".join(sorted(REGISTRY))
-        ) from None
+    entry = lookup(key)
     folder = os.environ.get(DATA_DIR_ENV)
     if folder:
         path = Path(folder) / entry.key
@@ -228,10 +302,18 @@ class FileStatus:
     message: str
 
 
+def all_keys() -> list[str]:
+    """Every registered key: single entries and the files of every manifest, sorted."""
+    keys = set(REGISTRY)
+    for manifest in MANIFESTS.values():
+        keys.update(manifest.entries())
+    return sorted(keys)
+
+
 def verify_all() -> list[FileStatus]:
     """Check every registered file; never raises for a bad file, reports it instead."""
     out = []
-    for key in sorted(REGISTRY):
+    for key in all_keys():
         try:
             path = data_path(key)
         except DataFileError as exc:

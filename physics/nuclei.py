@@ -2,7 +2,8 @@
 
 Atomic masses: AME2020 (W.J. Huang et al., Chin. Phys. C 45, 030002 (2021)).
 Isotopic abundances of germanium: IUPAC 2013 / docs/physics.md#constants (70, 72, 73, 74, 76 with
-20.57, 27.45, 7.75, 36.50, 7.73 %).
+20.57, 27.45, 7.75, 36.50, 7.73 %). Xenon: CIAAW representative isotopic composition
+(J. Meija et al., Pure Appl. Chem. 88, 293 (2016), Table 1).
 """
 
 from __future__ import annotations
@@ -46,6 +47,15 @@ NUCLIDES: dict[str, Nucleus] = {
         _from_atomic_mass("Cs133", 55, 133, 132.905451961),
         _from_atomic_mass("I127", 53, 127, 126.904471000),
         _from_atomic_mass("Ar40", 18, 40, 39.962383124),
+        _from_atomic_mass("Xe124", 54, 124, 123.905892),
+        _from_atomic_mass("Xe126", 54, 126, 125.9042983),
+        _from_atomic_mass("Xe128", 54, 128, 127.9035310),
+        _from_atomic_mass("Xe129", 54, 129, 128.9047808611),
+        _from_atomic_mass("Xe130", 54, 130, 129.903509349),
+        _from_atomic_mass("Xe131", 54, 131, 130.90508406),
+        _from_atomic_mass("Xe132", 54, 132, 131.9041550856),
+        _from_atomic_mass("Xe134", 54, 134, 133.90539466),
+        _from_atomic_mass("Xe136", 54, 136, 135.907214484),
     )
 }
 
@@ -83,6 +93,11 @@ GE_NATURAL_ABUNDANCES = (
 # The reference analysis' Dresden-II code keeps 70, 72, 73, 74 and drops 76
 # (docs/experiments/dresden_ii.md#signal).
 GE_WITHOUT_76_ABUNDANCES = (("Ge70", 20.52), ("Ge72", 27.45), ("Ge73", 7.76), ("Ge74", 36.52))
+XE_NATURAL_ABUNDANCES = (  # atom %, CIAAW (module docstring)
+    ("Xe124", 0.0952), ("Xe126", 0.0890), ("Xe128", 1.9102), ("Xe129", 26.4006),
+    ("Xe130", 4.0710), ("Xe131", 21.2324), ("Xe132", 26.9086), ("Xe134", 10.4357),
+    ("Xe136", 8.8573),
+)
 
 TARGETS: dict[str, Target] = {
     "Ge": _natural("Ge", GE_NATURAL_ABUNDANCES),
@@ -90,11 +105,12 @@ TARGETS: dict[str, Target] = {
     "Cs": _natural("Cs", (("Cs133", 1.0),)),
     "I": _natural("I", (("I127", 1.0),)),
     "Ar": _natural("Ar", (("Ar40", 1.0),)),
+    "Xe": _natural("Xe", XE_NATURAL_ABUNDANCES),
 }
 
 
 def target(name: str) -> Target:
-    """Look up a target by name (``Ge``, ``Ge_no76``, ``Cs``, ``I``, ``Ar``)."""
+    """Look up a target by name (``Ge``, ``Ge_no76``, ``Cs``, ``I``, ``Ar``, ``Xe``)."""
     try:
         return TARGETS[name]
     except KeyError:

@@ -29,6 +29,7 @@ _DATA_FOLDERS = {
     "dresden_ii": ("dresden-ii/",),
     "coherent_csi": ("coherent-csi-2021/",),
     "coherent_ar": ("coherent-ar-2020/",),
+    "xenonnt_b8": ("xenonnt-b8/", "fluxes/b8spectrum.txt"),
 }
 
 class PhysicsRegistry:
@@ -105,13 +106,19 @@ class PhysicsRegistry:
 
     def data_hashes(self, experiments: tuple[str, ...]) -> dict[str, str]:
         """sha256 of the registered data files the experiments read, verified on the client."""
-        from nubound.physics.data import REGISTRY, data_path
+        from nubound.physics.data import MANIFESTS, REGISTRY, data_path
 
         folders = tuple(f for e in experiments for f in _DATA_FOLDERS.get(e, ()))
         keys = sorted(k for k in REGISTRY if k.startswith(folders))
         for key in keys:
             data_path(key)  # fetch and verify on the client, before any worker runs
-        return {key: REGISTRY[key].sha256 for key in keys}
+        hashes = {key: REGISTRY[key].sha256 for key in keys}
+        # a release registered by its manifest: the manifest's hash pins all of its files
+        # (each file is verified against it when a worker reads it)
+        for m in MANIFESTS.values():
+            if f"{m.folder}/".startswith(folders):
+                hashes[f"{m.folder}/ (manifest {m.manifest})"] = m.sha256
+        return hashes
 
 
 def _provides_asimov(cls: type) -> bool:

@@ -19,12 +19,13 @@ from nubound.physics.cross_sections.cevns import (
 from nubound.physics.errors import PhysicsInputError
 from nubound.physics.nuclei import Nucleus
 
-LEPTON_OF_FLAVOUR = {"nue": "e", "nuebar": "e", "numu": "mu", "numubar": "mu"}
+LEPTON_OF_FLAVOUR = {"nue": "e", "nuebar": "e", "numu": "mu", "numubar": "mu",
+                     "nutau": "tau", "nutaubar": "tau"}
 LEPTONS = ("e", "mu", "tau")
 
 
 def flavour_lepton(flavour: str) -> str:
-    """'e' or 'mu' for the flavours nubound's fluxes carry ("nue", "nuebar", "numu", "numubar")."""
+    """'e', 'mu' or 'tau' for the flavours nubound's fluxes carry ("nue", …, "nutaubar")."""
     try:
         return LEPTON_OF_FLAVOUR[flavour]
     except KeyError:

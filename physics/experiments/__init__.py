@@ -13,6 +13,7 @@ EXPERIMENTS: dict[str, str] = {
     "dresden_ii": "dresden_ii:DresdenII",
     "coherent_csi": "coherent_csi:CoherentCsI",
     "coherent_ar": "coherent_ar:CoherentAr",
+    "xenonnt_b8": "xenonnt_b8:XenonntB8",
 }
 
 

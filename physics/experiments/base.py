@@ -16,10 +16,16 @@ Expected counts in the bins are then ``Σ_channels Σ_flavours response.T @ rate
 flux-folded rate density ``rate`` (per target particle, per MeV) that ``physics.rates`` or a
 BSM model builds from the moments: for a grid of couplings, a few matrix products.
 
+Signal nodes (optional): an experiment whose nuisances change the detector response itself
+(XENONnT's light and charge yields move the signal efficiency) takes the signal at
+``signal_nodes`` nuisance settings at once, stacked node-major: its responses and ``chi2``
+have ``signal_size = signal_nodes × n_bins`` columns; node 0 is the nominal response. Every
+other experiment has one node (default), so signal_size = n_bins. Models and the scanner see
+only ``signal_size``: the signal stays linear in the rate, nothing else changes.
+
 Asimov data (docs/statistics.md#asimov): ``experiment.asimov(quenching)`` is the same experiment
-with the
-observed data replaced by the Standard-Model expectation at nominal nuisances, n_i = μ_i
-(non-integer). It shares the parent's channels (no response matrix is rebuilt), is built once
+with the observed data replaced by the Standard-Model expectation at nominal nuisances,
+n_i = μ_i (non-integer). It shares the parent's channels (no response matrix is rebuilt), is built once
 per quenching choice and reused, and reports ``data_kind == "asimov"``.
 """
 
@@ -77,6 +83,16 @@ class Experiment(ABC):
         """Number of analysis bins (flattened if the analysis is multi-dimensional)."""
 
     @property
+    def signal_nodes(self) -> int:
+        """Nuisance settings at which ``chi2`` takes the signal (module docstring; default 1)."""
+        return 1
+
+    @property
+    def signal_size(self) -> int:
+        """Length of the signal vector ``chi2`` takes: ``signal_nodes × n_bins``."""
+        return self.signal_nodes * self.n_bins
+
+    @property
     @abstractmethod
     def observed(self) -> NDArray:
         """Observed data in the analysis bins, shape (n_bins,)."""
@@ -87,13 +103,13 @@ class Experiment(ABC):
 
     @abstractmethod
     def profile(self, signal: NDArray) -> ProfileResult:
-        """Profile the nuisances for signals of shape (..., n_bins): ``chi2`` (...), the
+        """Profile the nuisances for signals of shape (..., signal_size): ``chi2`` (...), the
         best-fit nuisances ``theta`` (..., n_par) and ``converged`` (...), False where a fit
         stopped at its iteration cap or damping limit instead of its stopping rule (its χ²
         may then lie above the minimum; docs/statistics.md)."""
 
     def chi2(self, signal: NDArray) -> NDArray:
-        """χ² profiled over the nuisances for signals of shape (..., n_bins) → (...)."""
+        """χ² profiled over the nuisances for signals of shape (..., signal_size) → (...)."""
         return self.profile(signal).chi2
 
     def check_quenching(self, quenching: str | None) -> str:
@@ -108,11 +124,12 @@ class Experiment(ABC):
         return quenching
 
     def check_signal(self, signal: NDArray) -> NDArray:
-        """Validate a signal array's last axis against the number of bins."""
+        """Validate a signal array's last axis against ``signal_size``."""
         signal = np.asarray(signal, dtype=float)
-        if signal.ndim == 0 or signal.shape[-1] != self.n_bins:
+        if signal.ndim == 0 or signal.shape[-1] != self.signal_size:
             raise PhysicsInputError(
-                f"{self.name}: signal must have shape (..., {self.n_bins}), got {signal.shape}"
+                f"{self.name}: signal must have shape (..., {self.signal_size}), got "
+                f"{signal.shape}"
             )
         return signal
 
@@ -120,7 +137,7 @@ class Experiment(ABC):
         """Fold rate densities into bins.
 
         ``rates[channel.name]`` has shape (..., n_flavours, nT) (or (..., nT) for a
-        single-flavour channel): per target particle per MeV. Returns (..., n_bins).
+        single-flavour channel): per target particle per MeV. Returns (..., signal_size).
         """
         total = None
         for ch in self.channels(quenching):

@@ -87,7 +87,7 @@ def fold(
     """
     channels = experiment.channels(quenching)
     if type(experiment).expected_counts is Experiment.expected_counts:
-        total = np.zeros(leading + (experiment.n_bins,))
+        total = np.zeros(leading + (experiment.signal_size,))
         for ch in channels:
             if ch.name in rates:
                 total += np.asarray(rates[ch.name]) @ ch.response

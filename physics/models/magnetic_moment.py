@@ -50,7 +50,10 @@ class MagneticMomentModel(Model):
         for ch in channels_of(experiment, quenching, kinds):
             unit = magnetic_moment_unit_rate(ch)
             for i, flav in enumerate(ch.flavours):
-                per = rates[flavour_lepton(flav)]
+                lepton = flavour_lepton(flav)
+                if lepton not in rates:  # ν_τ (solar ⁸B): no μ_τ parameter, i.e. μ_τ = 0
+                    continue
+                per = rates[lepton]
                 per[ch.name] = per.get(ch.name, 0.0) + unit[i]
         rows = [sm_counts(experiment, quenching, kinds)]
         rows += [fold(experiment, quenching, rates[a], ()) for a in ("e", "mu")]

@@ -46,7 +46,7 @@ def _nsi_parameters() -> tuple[Parameter, ...]:
 
 @dataclass(frozen=True)
 class NSIModel(Model):
-    """Vector NSI with u and d quarks, flavours e and μ (τ only off-diagonal)."""
+    """Vector NSI with u and d quarks, flavours e and μ (τ only off-diagonal: ε_ττ = 0)."""
 
     def build_static(
         self, experiment: Experiment, quenching: str, kinds: tuple[str, ...]
@@ -60,7 +60,7 @@ class NSIModel(Model):
             unit = cevns_sm_rate(ch, weak_charge_value=1.0)  # (n_flav, nT)
             sin2w = ch.meta.get("sin2_theta_w", units.sin2_theta_w)
             qv = weak_charge(ch.particle.Z, ch.particle.N, sin2w)
-            for lepton in ("e", "mu"):
+            for lepton in LEPTONS:  # ν_τ (solar ⁸B) feel only the off-diagonal ε_eτ, ε_μτ
                 sel = [i for i, f in enumerate(ch.flavours) if flavour_lepton(f) == lepton]
                 if not sel:
                     continue

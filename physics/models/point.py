@@ -15,7 +15,8 @@ def evaluate_point(
     """JSON-ready expected events of one point (SM + BSM) and its profiled χ².
 
     Returns ``model``, ``params``, ``quenching``, ``cevns_events`` (nuclear recoils),
-    ``electron_events``, ``signal_events`` (their sum; each a total over the analysis bins)
+    ``electron_events``, ``signal_events`` (their sum; each a total over the analysis bins, at
+nominal nuisances: node 0 of an experiment with several ``signal_nodes``)
     and ``chi2`` (the experiment's χ² of the signal, profiled over its nuisances).
     """
     model = get_model(model_name)
@@ -26,12 +27,13 @@ def evaluate_point(
     nuclear = model.signal_counts(experiment, quenching, params, kinds=("nucleus",))
     electron = model.signal_counts(experiment, quenching, params, kinds=("electron",))
     signal = model.signal_counts(experiment, quenching, params)
+    nominal = slice(0, experiment.n_bins)  # totals at nominal nuisances: signal node 0
     return {
         "model": model.name,
         "params": {**{k: float(v) for k, v in values.items()}, **options},
         "quenching": quenching,
-        "cevns_events": float(np.sum(nuclear)),
-        "electron_events": float(np.sum(electron)),
-        "signal_events": float(np.sum(signal)),
+        "cevns_events": float(np.sum(nuclear[..., nominal])),
+        "electron_events": float(np.sum(electron[..., nominal])),
+        "signal_events": float(np.sum(signal[..., nominal])),
         "chi2": float(experiment.chi2(signal)),
     }

@@ -75,6 +75,6 @@ def test_number_of_atoms_csi_pair():
 
 def test_errors_name_choices():
     with pytest.raises(PhysicsInputError, match="allowed"):
-        nuclei.target("Xe")
+        nuclei.target("W")  # not a target of nubound
     with pytest.raises(PhysicsInputError):
         nuclei.number_of_atoms(-1.0, nuclei.target("Ar"))
