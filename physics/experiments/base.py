@@ -25,8 +25,8 @@ only ``signal_size``: the signal stays linear in the rate, nothing else changes.
 
 Asimov data (docs/statistics.md#asimov): ``experiment.asimov(quenching)`` is the same experiment
 with the observed data replaced by the Standard-Model expectation at nominal nuisances,
-n_i = μ_i (non-integer). It shares the parent's channels (no response matrix is rebuilt), is built once
-per quenching choice and reused, and reports ``data_kind == "asimov"``.
+n_i = μ_i (non-integer). It shares the parent's channels (no response matrix is rebuilt), is
+built once per quenching choice and reused, and reports ``data_kind == "asimov"``.
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ def test_block_equals_direct_chi2():
     for kind in ("observed", "asimov"):
         spec = parse_spec(SPEC.format(data=kind))
         block = next(iter(plan_blocks(spec.shape, spec.chunks)))
-        chi2 = evaluate(spec, block)["xenonnt_b8"]
+        chi2 = evaluate(spec, block).chi2["xenonnt_b8"]
         exp = get_experiment("xenonnt_b8")
         judge = exp if kind == "observed" else exp.asimov()
         mu = np.array([0.0, 1e-10, 1e-9, 5e-9])
