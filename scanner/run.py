@@ -29,6 +29,8 @@ from nubound.scanner.plan import Block, plan_blocks
 from nubound.scanner.spec import ScanSpec, parse_spec
 from nubound.scanner.spec_toml import spec_to_toml
 from nubound.storage import store as st
+from nubound.storage.lease import StoreLease
+from nubound.storage.verify import clear_damaged_blocks, verify_store
 
 log = logging.getLogger(__name__)
 
@@ -111,9 +113,33 @@ def prepare_store(spec: ScanSpec, *, url: str | None = None,
         if spec.data == "asimov":
             reg.check_asimov(spec.experiments)
         hashes = reg.data_hashes(spec.experiments)
-        store_id = st.create_store(spec, url, spec_toml=spec_to_toml(spec), data_hashes=hashes)
+        try:
+            store_id = st.create_store(spec, url, spec_toml=spec_to_toml(spec),
+                                       data_hashes=hashes)
+        except st.StoreExistsError:
+            if not st.store_exists(url):
+                raise
+            # another client created it at the same moment: resume it (its lease decides)
+            return prepare_store(spec, url=url, registry=reg)
         log.info("created the store %s", url)
     return url, store_id
+
+
+def repair_damaged_blocks(url: str,
+                          progress: TextIO | None = sys.stderr) -> list[tuple[int, ...]]:
+    """Find damaged chunks (:func:`~nubound.storage.verify.verify_store`) and unmark their
+    blocks, so that the scan recomputes exactly them; return those block indices."""
+    bad = verify_store(url)
+    if not bad:
+        return []
+    blocks = clear_damaged_blocks(url, bad)
+    shown = ", ".join(map(str, blocks[:5])) + (", …" if len(blocks) > 5 else "")
+    message = (f"store {url} has {len(blocks)} damaged block(s): {shown} (first: "
+               f"{bad[0].file}: {bad[0].reason}); cleared them, recomputing them now")
+    log.warning("%s", message)
+    if progress is not None:
+        print(f"nubound scan: {message}", file=progress, flush=True)
+    return blocks
 
 
 class Progress:
@@ -153,8 +179,22 @@ def run_scan(spec: ScanSpec, client, *, url: str | None = None,
              retries: int = 3, progress: TextIO | None = sys.stderr) -> ScanResult:
     """Run (or resume) ``spec`` on the ``distributed.Client`` ``client``.
 
-    Returns a :class:`ScanResult`; raises if a block still fails after ``retries``.
+    Holds the store's lease throughout (a second scan of the store is refused,
+    :class:`~nubound.storage.lease.StoreLease`) and first recomputes damaged blocks
+    (:func:`repair_damaged_blocks`). Returns a :class:`ScanResult`; raises if a block still
+    fails after ``retries``.
     """
+    url, _ = prepare_store(spec, url=url, registry=registry)
+    with StoreLease(url, purpose="scan"):
+        repair_damaged_blocks(url, progress)
+        return _run_scan(spec, client, url=url, registry=registry,
+                         max_in_flight=max_in_flight, retries=retries, progress=progress)
+
+
+def _run_scan(spec: ScanSpec, client, *, url: str | None = None,
+              registry: PhysicsRegistry | None = None, max_in_flight: int | None = None,
+              retries: int = 3, progress: TextIO | None = sys.stderr) -> ScanResult:
+    """The submission loop of :func:`run_scan` (the caller holds the lease)."""
     from distributed import as_completed
 
     t0 = time.perf_counter()

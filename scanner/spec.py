@@ -323,8 +323,27 @@ def parse_spec(text: str, *, registry: PhysicsRegistry | None = None,
     return validate_spec(raw, registry=registry)
 
 
+def spec_of_store(url: str, *, registry: PhysicsRegistry | None = None) -> ScanSpec:
+    """The spec a scan store was made from (its ``spec_toml`` attribute), ``store`` = ``url``.
+
+    ``nubound scan STORE`` resumes or repairs a store without its spec file.
+    """
+    from nubound.storage.store import normalize_url, read_attrs
+
+    url = normalize_url(str(url))
+    try:
+        text = read_attrs(url).get("spec_toml")
+    except (OSError, LookupError, ValueError):
+        text = None
+    if not isinstance(text, str):
+        raise ConfigError(f"{url} is neither a spec file nor a nubound scan store")
+    return replace(parse_spec(text, registry=registry, source=f"{url} attrs"), store=url)
+
+
 def load_spec(path: str | Path, *, registry: PhysicsRegistry | None = None) -> ScanSpec:
-    """Read and validate a spec file."""
+    """Read and validate a spec file (or take the spec of a scan store: :func:`spec_of_store`)."""
+    if "://" in str(path) or Path(path).is_dir():
+        return spec_of_store(str(path), registry=registry)
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
