@@ -1,0 +1,133 @@
+"""Damaged stores: a truncated chunk, a flipped bit, a deleted chunk and a damaged ``done`` cell
+are found by ``verify_store`` (block index and file) and a rerun of the scan recomputes exactly
+those blocks into a store equal byte for byte to an undamaged one."""
+
+import io
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nubound.scanner.run import run_scan
+from nubound.scanner.spec import load_spec, parse_spec
+from nubound.storage.store import done_map
+from nubound.storage.verify import StoreDamagedError, damage_reported, verify_store
+
+
+def _chunk_files(url):
+    """Bytes of every chunk file (the χ² and done arrays), keyed by relative path."""
+    root = Path(url)
+    return {str(p.relative_to(root)): p.read_bytes()
+            for p in sorted(root.glob("*/c/**/*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def clean(client, fake, registry, tmp_path_factory):
+    """A complete undamaged scan (chunks 4 x 8: 3 x 2 blocks) and its chunk files."""
+    url = str(tmp_path_factory.mktemp("clean") / "clean.zarr")
+    spec = parse_spec(fake.spec_text(url), registry=registry)
+    run_scan(spec, client, registry=registry, progress=None)
+    assert done_map(url).all()
+    return spec, url, _chunk_files(url)
+
+
+@pytest.fixture
+def copy(clean, tmp_path):
+    spec, url, _ = clean
+    target = tmp_path / "damaged.zarr"
+    shutil.copytree(url, target)
+    return str(target)
+
+
+def _truncate(path):
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def _flip_bit(path, byte=None, bit=3):
+    data = bytearray(path.read_bytes())
+    k = len(data) // 2 if byte is None else byte
+    data[k] ^= 1 << bit
+    path.write_bytes(bytes(data))
+
+
+DAMAGES = [
+    # (file, damage, block, reason)
+    ("chi2_fake_b/c/1/0", _truncate, (1, 0), "checksum mismatch"),
+    ("chi2_fake_a/c/2/1/0", _flip_bit, (2, 1), "checksum mismatch"),
+    ("chi2_fake_a/c/0/0/0", lambda p: _flip_bit(p, byte=-1, bit=0), (0, 0), "checksum mismatch"),
+    ("chi2_fake_b/c/0/1", Path.unlink, (0, 1), "missing although its block is marked done"),
+    ("done/c/2/0", _flip_bit, (2, 0), "checksum mismatch"),
+]
+
+
+@pytest.mark.parametrize("name, damage, block, reason", DAMAGES)
+def test_damage_is_found_and_repaired_bit_for_bit(clean, copy, client, registry, name, damage,
+                                                  block, reason):
+    spec, _, reference = clean
+    damage(Path(copy, name))
+    bad = verify_store(copy)
+    assert [(b.block, b.file, b.reason) for b in bad] == [(block, f"{copy}/{name}", reason)]
+    assert bad[0].array == name.split("/")[0]
+
+    stream = io.StringIO()
+    result = run_scan(load_spec(copy, registry=registry), client, registry=registry,
+                      progress=stream)
+    assert f"has 1 damaged block(s): {block} (first: {copy}/{name}: {reason})" in \
+        stream.getvalue()
+    assert result.blocks_computed == 1
+    assert [r.index for r in result.reports if not r.skipped] == [block]
+    assert verify_store(copy) == []
+    assert _chunk_files(copy) == reference
+
+
+def test_one_bit_flip_anywhere_in_a_chunk_is_detected(clean, copy):
+    """Every single-bit flip of one χ² chunk fails its checksum (none decodes silently)."""
+    path = Path(copy, "chi2_fake_a/c/1/1/0")
+    original = path.read_bytes()
+    silent = []
+    for byte in range(0, len(original), max(1, len(original) // 64)):
+        for bit in (0, 5):
+            _flip_bit(path, byte, bit)
+            if verify_store(copy) == []:
+                silent.append((byte, bit))
+            path.write_bytes(original)
+    assert silent == []
+
+
+def test_reading_a_damaged_store_names_the_block_and_the_repair(clean, copy):
+    import xarray as xr
+
+    _flip_bit(Path(copy, "chi2_fake_b/c/1/1"))
+    with pytest.raises(StoreDamagedError) as err, damage_reported(copy):
+        xr.open_zarr(copy, consolidated=False)["chi2_fake_b"].values  # noqa: B018
+    message = str(err.value)
+    assert "\n" not in message
+    assert message.startswith(f"store {copy} is damaged: 1 block(s), first block (1, 1) "
+                              f"({copy}/chi2_fake_b/c/1/1: checksum mismatch)")
+    assert f"repair it with `nubound scan {copy}`" in message
+
+
+def test_errors_that_are_not_damage_pass_through(copy):
+    with pytest.raises(ZeroDivisionError), damage_reported(copy):
+        1 / 0  # noqa: B018
+
+
+def test_a_store_is_its_own_spec(clean, registry):
+    spec, url, _ = clean
+    from_store = load_spec(url, registry=registry)
+    assert from_store.same_scan(spec) and from_store.store == url
+
+
+def test_verify_reads_slab_by_slab_and_chunk_by_chunk_alike(copy):
+    _truncate(Path(copy, "chi2_fake_a/c/1/0/0"))
+    whole = verify_store(copy)
+    one_by_one = verify_store(copy, max_slab_bytes=1)
+    assert whole == one_by_one and len(whole) == 1
+
+
+def test_undamaged_store_verifies_clean(clean):
+    _, url, _ = clean
+    assert verify_store(url) == []
+    assert np.asarray(done_map(url)).all()
