@@ -248,14 +248,25 @@ def limits_table(result: xr.Dataset) -> str:
     return "\n".join(lines)
 
 
+def _check_statistics(args: argparse.Namespace) -> None:
+    from nubound.jobs.cli_checks import confidence_level, positive_dof
+
+    positive_dof(args.dof)
+    confidence_level(args.cl)
+
+
 def _cmd_limits(args: argparse.Namespace) -> int:
-    ds = open_store(args.store)
-    result = compute_limits(
-        ds, experiments=parse_experiments(args.experiments),
-        quenching=parse_quenching(args.quenching), cl=args.cl, dof=args.dof,
-        nuisance=args.nuisance, reference=args.reference,
-        contour=parse_contour(args.contour),
-    )
+    from nubound.storage.verify import damage_reported
+
+    _check_statistics(args)
+    with damage_reported(args.store):  # a chunk that does not decode: name block and repair
+        ds = open_store(args.store)
+        result = compute_limits(
+            ds, experiments=parse_experiments(args.experiments),
+            quenching=parse_quenching(args.quenching), cl=args.cl, dof=args.dof,
+            nuisance=args.nuisance, reference=args.reference,
+            contour=parse_contour(args.contour),
+        )
     _warn_edges(result)
     if args.format == "json":
         print(json.dumps(limits_json(result), indent=2))
@@ -281,13 +292,18 @@ def _warn_edges(result: xr.Dataset) -> None:
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
+    from nubound.jobs.cli_checks import output_file
     from nubound.storage.plots import plot_limits
+    from nubound.storage.verify import damage_reported
 
-    ds = open_store(args.store)
-    plot_limits(ds, args.output, experiments=parse_experiments(args.experiments),
-                quenching=parse_quenching(args.quenching), cl=args.cl, dof=args.dof,
-                nuisance=args.nuisance, plane=parse_contour(args.contour),
-                reference=args.reference)
+    _check_statistics(args)
+    output_file(args.output)
+    with damage_reported(args.store):
+        ds = open_store(args.store)
+        plot_limits(ds, args.output, experiments=parse_experiments(args.experiments),
+                    quenching=parse_quenching(args.quenching), cl=args.cl, dof=args.dof,
+                    nuisance=args.nuisance, plane=parse_contour(args.contour),
+                    reference=args.reference)
     return 0
 
 

@@ -256,6 +256,9 @@ def store_status(url: str) -> StoreStatus:
     url = normalize_url(url)
     if not store_exists(url):
         raise ConfigError(f"no scan store at {url}")
+    attrs = read_attrs(url)
+    if "spec_toml" not in attrs or DONE not in _open_group(url, "r"):
+        raise ConfigError(f"{url} is a Zarr group but not a nubound scan store (no spec_toml "
+                          "attribute or no done array)")
     done = done_map(url)
-    return StoreStatus(url, int(done.sum()), int(done.size), store_size_bytes(url),
-                       read_attrs(url))
+    return StoreStatus(url, int(done.sum()), int(done.size), store_size_bytes(url), attrs)

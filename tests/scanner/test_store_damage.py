@@ -131,3 +131,48 @@ def test_undamaged_store_verifies_clean(clean):
     _, url, _ = clean
     assert verify_store(url) == []
     assert np.asarray(done_map(url)).all()
+
+
+@pytest.mark.parametrize("command", [["limits"], ["limits", "--format", "json"], ["plot"]])
+def test_limits_and_plot_of_a_damaged_store_fail_in_one_line(clean, copy, command, tmp_path,
+                                                             capsys):
+    from nubound.jobs.cli import main
+
+    main(["limits", copy])  # intact: works
+    capsys.readouterr()
+    _flip_bit(Path(copy, "chi2_fake_a/c/2/0/0"))
+    argv = [command[0], copy, *command[1:]]
+    if command[0] == "plot":
+        argv += ["-o", str(tmp_path / "limits.png")]
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    err = [ln for ln in captured.err.splitlines() if ln.strip()]
+    assert err == [f"nubound: error: store {copy} is damaged: 1 block(s), first block (2, 0) "
+                   f"({copy}/chi2_fake_a/c/2/0/0: checksum mismatch); repair it with "
+                   f"`nubound scan {copy}` (recomputes only the damaged blocks); "
+                   f"`nubound verify {copy}` lists them"]
+    assert captured.out == ""
+
+
+def test_verify_command_lists_bad_blocks_and_files(clean, copy, capsys):
+    from nubound.jobs.cli import main
+
+    assert main(["verify", copy]) == 0
+    assert "is intact" in capsys.readouterr().err
+    _truncate(Path(copy, "chi2_fake_b/c/2/1"))
+    Path(copy, "chi2_fake_a/c/0/1/0").unlink()
+    assert main(["verify", copy]) == 1
+    captured = capsys.readouterr()
+    rows = captured.out.splitlines()[1:]
+    assert [r.split()[:3] for r in rows] == [["(0,", "1)", "chi2_fake_a"],
+                                             ["(2,", "1)", "chi2_fake_b"]]
+    assert rows[0].endswith("missing although its block is marked done: "
+                            f"{copy}/chi2_fake_a/c/0/1/0")
+    assert rows[1].endswith(f"checksum mismatch: {copy}/chi2_fake_b/c/2/1")
+    assert "is damaged: 2 block(s), first block (0, 1)" in captured.err
+    assert main(["verify", copy, "--json"]) == 1
+    import json
+
+    listed = json.loads(capsys.readouterr().out)
+    assert [(d["block"], d["array"]) for d in listed] == [([0, 1], "chi2_fake_a"),
+                                                          ([2, 1], "chi2_fake_b")]
