@@ -9,7 +9,7 @@ import os
 import sys
 from importlib.metadata import version
 
-from nubound.jobs.cli_checks import model_parameters, one_line_failure
+from nubound.jobs.cli_checks import OneLineDaskLogs, model_parameters, one_line_failure
 from nubound.jobs.limits_cmd import add_limit_commands
 from nubound.jobs.scan import add_scan_commands
 from nubound.jobs.submit import add_submit_commands
@@ -137,6 +137,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     if not args.verbose:  # distributed logs every worker start at INFO; read at dask import
         os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
+    if not (args.verbose or args.debug):  # Dask's tracebacks in the log: one line each
+        for handler in logging.getLogger().handlers:
+            if type(handler) is logging.StreamHandler:
+                handler.addFilter(OneLineDaskLogs())
     from nubound.physics.errors import NuboundError
 
     try:

@@ -7,6 +7,7 @@ accepts; :func:`one_line_failure` is what ``nubound``'s ``main`` prints for an `
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -107,3 +108,19 @@ def one_line_failure(exc: BaseException) -> str | None:
         what = exc.strerror or first
         return f"{what}: {' -> '.join(map(str, paths))}" if paths else what
     return None
+
+
+class OneLineDaskLogs(logging.Filter):
+    """Log filter: a Dask (``distributed.*``) record's traceback becomes one line (its last
+    exception), so that a lost scheduler does not print pages before nubound's own line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("distributed") and record.exc_info:
+            exc = record.exc_info[1]
+            text = record.getMessage().strip()
+            last = f"{type(exc).__name__}: {exc}".rstrip(": ")
+            record.msg = "; ".join(filter(None, [text, last]))
+            record.args = ()
+            record.exc_info = None
+            record.exc_text = None
+        return True

@@ -17,6 +17,7 @@ import os
 import sys
 import time
 import uuid
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
@@ -33,6 +34,8 @@ from nubound.storage.lease import StoreLease
 from nubound.storage.verify import clear_damaged_blocks, verify_store
 
 log = logging.getLogger(__name__)
+# (url, store_id) that run_scan prepared, so that its loop's prepare_store does not redo it
+_PREPARED: ContextVar[tuple[str, str] | None] = ContextVar("nubound_prepared", default=None)
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,9 @@ def prepare_store(spec: ScanSpec, *, url: str | None = None,
     """Create the store (or check it for a resume); return ``(url, store_id)``."""
     reg = registry or default_registry()
     url = st.normalize_url(url or spec.store)
+    prepared = _PREPARED.get()
+    if prepared is not None and prepared[0] == url:  # inside run_scan: done already
+        return prepared
     if st.store_exists(url):
         store_id = check_same_spec(spec, url, registry=reg)
         log.info("resuming the scan in %s", url)
@@ -184,11 +190,16 @@ def run_scan(spec: ScanSpec, client, *, url: str | None = None,
     (:func:`repair_damaged_blocks`). Returns a :class:`ScanResult`; raises if a block still
     fails after ``retries``.
     """
-    url, _ = prepare_store(spec, url=url, registry=registry)
+    prepared = prepare_store(spec, url=url, registry=registry)
+    url = prepared[0]
     with StoreLease(url, purpose="scan"):
         repair_damaged_blocks(url, progress)
-        return _run_scan(spec, client, url=url, registry=registry,
-                         max_in_flight=max_in_flight, retries=retries, progress=progress)
+        token = _PREPARED.set(prepared)
+        try:
+            return _run_scan(spec, client, url=url, registry=registry,
+                             max_in_flight=max_in_flight, retries=retries, progress=progress)
+        finally:
+            _PREPARED.reset(token)
 
 
 def _run_scan(spec: ScanSpec, client, *, url: str | None = None,
