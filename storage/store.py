@@ -260,5 +260,8 @@ def store_status(url: str) -> StoreStatus:
     if "spec_toml" not in attrs or DONE not in _open_group(url, "r"):
         raise ConfigError(f"{url} is a Zarr group but not a nubound scan store (no spec_toml "
                           "attribute or no done array)")
-    done = done_map(url)
+    from nubound.storage.verify import damage_reported  # verify imports this module
+
+    with damage_reported(url):
+        done = done_map(url)
     return StoreStatus(url, int(done.sum()), int(done.size), store_size_bytes(url), attrs)

@@ -176,3 +176,15 @@ def test_verify_command_lists_bad_blocks_and_files(clean, copy, capsys):
     listed = json.loads(capsys.readouterr().out)
     assert [(d["block"], d["array"]) for d in listed] == [([0, 1], "chi2_fake_a"),
                                                           ([2, 1], "chi2_fake_b")]
+
+
+def test_status_of_a_store_with_a_damaged_done_cell(clean, copy, capsys):
+    from nubound.jobs.cli import main
+
+    _truncate(Path(copy, "done/c/1/1"))
+    assert main(["status", copy]) == 2
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert err == [f"nubound: error: store {copy} is damaged: 1 block(s), first block (1, 1) "
+                   f"({copy}/done/c/1/1: checksum mismatch); repair it with "
+                   f"`nubound scan {copy}` (recomputes only the damaged blocks); "
+                   f"`nubound verify {copy}` lists them"]
