@@ -3,6 +3,7 @@
 import time
 import tomllib
 import tracemalloc
+from pathlib import Path
 
 import pytest
 
@@ -11,27 +12,15 @@ from nubound.scanner.size_guard import DEFAULT_SIZE_LIMITS, check_size, estimate
 from nubound.scanner.spec import parse_spec, validate_spec
 from nubound.scanner.spec_toml import spec_to_toml
 
-QUICKSTART_LIKE = """
-spec_version = 1
-experiments = ["coherent_csi"]
-store = "s.zarr"
-[model]
-name = "vector_universal"
-[[axes]]
-name = "mass_MeV"
-unit = "MeV"
-scale = "log"
-start = 0.01
-stop = 1e4
-n = {n_mass}
-[[axes]]
-name = "coupling"
-unit = "1"
-scale = "log"
-start = 1e-7
-stop = 1e-2
-n = {n_coupling}
-"""
+QUICKSTART = (Path(__file__).parents[2] / "configs" / "quickstart.toml").read_text()
+
+
+def quickstart_with(n_mass: int, n_coupling: int) -> str:
+    """configs/quickstart.toml with other axis lengths."""
+    text = QUICKSTART.replace("n = 48\n", f"n = {n_mass}\n").replace("n = 64\n",
+                                                                     f"n = {n_coupling}\n")
+    assert text.count(f"n = {n_mass}\n") == 1 and text.count(f"n = {n_coupling}\n") == 1
+    return text
 
 
 def test_estimate_counts_points_blocks_and_bytes():
@@ -46,8 +35,8 @@ def test_spec_of_1e12_points_is_refused_fast_and_small():
     from nubound.scanner.catalogue import default_registry
 
     registry = default_registry()
-    parse_spec(QUICKSTART_LIKE.format(n_mass=8, n_coupling=8), registry=registry)  # warm imports
-    text = QUICKSTART_LIKE.format(n_mass=10**6, n_coupling=10**6)
+    parse_spec(quickstart_with(8, 9), registry=registry)  # warm imports
+    text = quickstart_with(10**6, 10**6 + 1)
     tracemalloc.start()
     t0 = time.perf_counter()
     with pytest.raises(ConfigError) as err:
@@ -58,7 +47,7 @@ def test_spec_of_1e12_points_is_refused_fast_and_small():
     message = str(err.value)
     assert "\n" not in message
     assert message.startswith("size_limits.max_points: the scan would have 1e+12 points")
-    assert "mass_MeV 1000000 × coupling 1000000" in message
+    assert "mass_MeV 1000000 × coupling 1000001" in message
     assert "set [size_limits] max_points in the spec" in message
     assert seconds < 1.0, seconds
     assert peak < 200e6, peak
@@ -122,8 +111,6 @@ def test_bad_size_limits_are_named(table, message, registry, fake):
 
 
 def test_defaults_let_every_packaged_config_through():
-    from pathlib import Path
-
     from nubound.scanner.spec import load_spec
 
     for path in sorted((Path(__file__).parents[2] / "configs").glob("*.toml")):

@@ -73,26 +73,16 @@ def test_two_creations_at_once_share_one_store_and_leave_no_temporary(fake, regi
 
 
 def test_cli_scan_of_a_busy_store_says_who_holds_it(tmp_path, capsys):
-    """`nubound scan STORE` (real physics) while another writer holds the lease: one line."""
+    """`nubound scan STORE` (the quickstart's) while another writer holds the lease: one line."""
     from nubound.jobs.cli import main
     from nubound.scanner.spec import load_spec
 
     spec_path = tmp_path / "tiny.toml"
-    spec_path.write_text(f"""
-spec_version = 1
-experiments = ["coherent_csi"]
-store = "{tmp_path / 'tiny.zarr'}"
-[model]
-name = "vector_universal"
-[[axes]]
-name = "mass_MeV"
-unit = "MeV"
-values = [1.0, 10.0]
-[[axes]]
-name = "coupling"
-unit = "1"
-values = [1e-5, 1e-4]
-""")
+    quickstart = Path(__file__).parents[2] / "configs" / "quickstart.toml"
+    text = quickstart.read_text()
+    assert 'store = "scans/quickstart.zarr"' in text
+    spec_path.write_text(text.replace('store = "scans/quickstart.zarr"',
+                                      f'store = "{tmp_path / "q.zarr"}"'))
     url, _ = prepare_store(load_spec(spec_path))
     with StoreLease(url, purpose="calibration"):
         code = main(["scan", url, "--workers", "1", "--dashboard-address", "127.0.0.1:0"])
