@@ -64,6 +64,39 @@ def open_store(path: str) -> xr.Dataset:
         raise DataFileError(f"STORE: cannot open '{path}' as a Zarr store ({exc})") from None
 
 
+def _stored_cl(ds: xr.Dataset) -> float:
+    from nubound.storage.limits import confidence_level
+
+    return confidence_level(ds.attrs)
+
+
+def sm_dataset(ds: xr.Dataset) -> xr.Dataset:
+    """The χ² of the store's experiments at the SM point of its spec (every non-mass axis 0),
+    laid out like the store (same variables, dims and quenching coordinates), for
+    ``--reference sm`` (see `docs/statistics.md#reference-minimum`). Evaluates the physics:
+    one row of the grid, with the store's data kind (observed or Asimov)."""
+    import numpy as np
+    import xarray as xr
+
+    from nubound.physics.errors import ConfigError
+    from nubound.scanner.reference import sm_chi2, sm_spec
+    from nubound.scanner.spec import parse_spec
+
+    if not ds.attrs.get("spec_toml"):
+        raise ConfigError("reference: 'sm' needs the scan spec stored in the store (spec_toml)")
+    spec = parse_spec(str(ds.attrs["spec_toml"]))
+    grid = sm_spec(spec)
+    axes = {a.name: (a.name, np.asarray(a.values, dtype=float), dict(ds[a.name].attrs))
+            for a in grid.axes}
+    out = {}
+    for exp, values in sm_chi2(spec).items():
+        var = ds[f"chi2_{exp}"]
+        coords = {d: axes[d] if d in axes else var[d] for d in var.dims}
+        out[f"chi2_{exp}"] = xr.DataArray(values, dims=var.dims, coords=coords,
+                                          attrs=dict(var.attrs))
+    return xr.Dataset(out, attrs=dict(ds.attrs))
+
+
 def compute_limits(
     ds: xr.Dataset,
     *,
@@ -74,9 +107,11 @@ def compute_limits(
     nuisance: str = "profile",
     reference: str = "global",
     contour: tuple[str, str] | None = None,
+    sm: xr.Dataset | None = None,
 ) -> xr.Dataset:
     """Coupling limits per mass for mediator stores (a ``mass*`` axis), intervals otherwise;
-    with ``contour = (x, y)`` the allowed region's boundary in that plane (default 2 dof)."""
+    with ``contour = (x, y)`` the allowed region's boundary in that plane (default 2 dof).
+    ``sm``: the χ² at the SM point (:func:`sm_dataset`), needed for ``reference="sm"``."""
     from nubound.storage import limits as lim
 
     if contour is not None:
@@ -88,9 +123,9 @@ def compute_limits(
     names = experiments or lim.available_experiments(ds)
     axes = lim.model_axes(lim.experiment_chi2(ds, names[0], quenching)) if names else []
     common = dict(experiments=experiments, quenching=quenching, cl=cl, dof=dof or 1,
-                  nuisance=nuisance)
+                  nuisance=nuisance, reference=reference, sm=sm)
     if any(a.startswith("mass") for a in axes):
-        return lim.coupling_limits(ds, reference=reference, **common)
+        return lim.coupling_limits(ds, **common)
     return lim.parameter_intervals(ds, **common)
 
 
@@ -111,6 +146,8 @@ def _header(result: xr.Dataset) -> dict:
         "quenching": a.get("quenching", ""),
         "nuisance": a.get("nuisance", ""),
         "reference": a.get("reference", ""),
+        **({"sm_delta_chi2": _num(a["sm_delta_chi2"]),
+            "bsm_preferred": bool(a["bsm_preferred"])} if "sm_delta_chi2" in a else {}),
     }
 
 
@@ -156,6 +193,9 @@ def limits_json(result: xr.Dataset) -> dict:
                 "at_grid_edge": bool(result.at_grid_edge[i]),
                 "status": str(result.status.values[i]),
                 "coupling_first_crossing": _num(result.coupling_first_crossing[i]),
+                **({"sm_delta_chi2": _num(result.sm_delta_chi2[i]),
+                    "bsm_preferred": bool(result.bsm_preferred[i])}
+                   if "sm_delta_chi2" in result else {}),
                 "allowed_intervals": _intervals(result, {mass: i}),
             }
             for i in range(result.sizes[mass])
@@ -245,14 +285,55 @@ def limits_table(result: xr.Dataset) -> str:
                 "none" if res["complete"] else "incomplete grid")
             lines.append(f"{name}: best fit {best:.4g}; allowed {allowed}")
     lines.append("('<' marks an interval end at the grid's edge: the region continues beyond)")
+    lines.extend(bsm_preference_notes(data))
     return "\n".join(lines)
+
+
+def bsm_preference_notes(data: dict) -> list[str]:
+    """Lines saying where the data prefer a BSM signal over the SM by more than the threshold
+    (χ²_SM − the reference minimum > Δχ² threshold), from :func:`limits_json`'s dict."""
+    level = data["threshold"]
+    if "limits" in data:
+        rows = [r for r in data["limits"] if r.get("bsm_preferred")]
+        if not rows:
+            return []
+        worst = max(rows, key=lambda r: r["sm_delta_chi2"])
+        masses = ", ".join(f"{r['mass_MeV']:.4g}" for r in rows)
+        return [f"note: the data prefer a BSM signal over the SM by more than Δχ² = {level:.3f} "
+                f"at {len(rows)} of {len(data['limits'])} masses (MeV: {masses}); up to "
+                f"Δχ² = {worst['sm_delta_chi2']:.3g} at {worst['mass_MeV']:.4g} MeV. There the "
+                "SM itself is excluded at this CL: 'bsm_preferred' is that, not a missing "
+                "allowed coupling."]
+    if data.get("bsm_preferred"):
+        return [f"note: the data prefer a BSM point over the SM by Δχ² = "
+                f"{data['sm_delta_chi2']:.3g} > {level:.3f}: the SM is excluded at this CL."]
+    return []
+
+
+def limits_for_store(ds: xr.Dataset, args: argparse.Namespace) -> xr.Dataset:
+    """The result of ``nubound limits`` for parsed ``args``: ``--cl`` defaults to the store's
+    ``confidence_level``; the SM point is evaluated for ``--reference sm`` and, to explain them,
+    where no coupling is allowed at some mass (``below_grid`` → ``bsm_preferred`` when the
+    SM itself is excluded)."""
+    kwargs = dict(
+        experiments=parse_experiments(args.experiments),
+        quenching=parse_quenching(args.quenching),
+        cl=args.cl if args.cl is not None else _stored_cl(ds), dof=args.dof,
+        nuisance=args.nuisance, reference=args.reference, contour=parse_contour(args.contour),
+    )
+    sm = sm_dataset(ds) if args.reference == "sm" else None
+    result = compute_limits(ds, sm=sm, **kwargs)
+    if sm is None and "status" in result and "below_grid" in set(result.status.values):
+        result = compute_limits(ds, sm=sm_dataset(ds), **kwargs)
+    return result
 
 
 def _check_statistics(args: argparse.Namespace) -> None:
     from nubound.jobs.cli_checks import confidence_level, positive_dof
 
     positive_dof(args.dof)
-    confidence_level(args.cl)
+    if args.cl is not None:
+        confidence_level(args.cl)
 
 
 def _cmd_limits(args: argparse.Namespace) -> int:
@@ -261,13 +342,9 @@ def _cmd_limits(args: argparse.Namespace) -> int:
     _check_statistics(args)
     with damage_reported(args.store):  # a chunk that does not decode: name block and repair
         ds = open_store(args.store)
-        result = compute_limits(
-            ds, experiments=parse_experiments(args.experiments),
-            quenching=parse_quenching(args.quenching), cl=args.cl, dof=args.dof,
-            nuisance=args.nuisance, reference=args.reference,
-            contour=parse_contour(args.contour),
-        )
-    _warn_edges(result)
+        result = limits_for_store(ds, args)
+        _warn_edges(result)
+        _warn_fit_failures(ds, parse_experiments(args.experiments))
     if args.format == "json":
         print(json.dumps(limits_json(result), indent=2))
     elif args.format == "csv":
@@ -284,11 +361,21 @@ def _warn_edges(result: xr.Dataset) -> None:
     status = [str(v) for v in result.status.values]
     for kind, fix in (("above_grid", "extend the coupling axis upwards"),
                       ("below_grid", "extend the coupling axis downwards"),
+                      ("bsm_preferred", "the data prefer a BSM signal: the SM is excluded "
+                       "there (see the note; --reference sm shows the limit against the SM)"),
                       ("incomplete", "rerun the scan: it resumes the missing blocks")):
         n = status.count(kind)
         if n:
             print(f"nubound limits: {n} of {len(status)} masses {kind} (no limit quoted): {fix}",
                   file=sys.stderr)
+
+
+def _warn_fit_failures(ds: xr.Dataset, experiments: list[str] | None) -> None:
+    """On stderr: where profiles of the store did not converge (``storage.fit_status``)."""
+    from nubound.storage.fit_status import fit_failures
+
+    for line in fit_failures(ds, experiments):
+        print(f"nubound limits: warning: {line}", file=sys.stderr)
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
@@ -301,9 +388,11 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     with damage_reported(args.store):
         ds = open_store(args.store)
         plot_limits(ds, args.output, experiments=parse_experiments(args.experiments),
-                    quenching=parse_quenching(args.quenching), cl=args.cl, dof=args.dof,
-                    nuisance=args.nuisance, plane=parse_contour(args.contour),
-                    reference=args.reference)
+                    quenching=parse_quenching(args.quenching),
+                    cl=args.cl if args.cl is not None else _stored_cl(ds),
+                    dof=args.dof, nuisance=args.nuisance, plane=parse_contour(args.contour),
+                    reference=args.reference,
+                    sm=sm_dataset(ds) if args.reference == "sm" else None)
     return 0
 
 
@@ -312,13 +401,15 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--experiments", help="comma-separated (default: all in the store)")
     p.add_argument("--quenching", default="profile",
                    help="profile (min over choices), a choice name, or exp=choice,...")
-    p.add_argument("--cl", type=float, default=0.9, help="confidence level (default 0.9)")
+    p.add_argument("--cl", type=float, default=None,
+                   help="confidence level (default: the store's confidence_level)")
     p.add_argument("--dof", type=int, default=None,
                    help="dof of the Δχ² threshold chi2.ppf(cl, dof) (default 1; 2 for 2-D plots)")
     p.add_argument("--nuisance", default="profile", choices=["profile", "marginalize"],
                    help="treatment of axes not shown (marginalize: flat prior)")
-    p.add_argument("--reference", default="global", choices=["global", "per_mass"],
-                   help="minimum for Δχ²: global, or per mass (raster scan)")
+    p.add_argument("--reference", default="global", choices=["global", "per_mass", "sm"],
+                   help="minimum for Δχ²: global, per mass (raster scan), or the SM point "
+                   "at each mass (every coupling 0)")
 
 
 def add_limit_commands(subparsers: argparse._SubParsersAction) -> None:

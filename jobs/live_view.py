@@ -5,7 +5,7 @@ whose script polls ``/state.json`` and redraws two SVG panels as blocks land; ``
 is the snapshot (:func:`snapshot`). It listens on 127.0.0.1 unless another address is given.
 The curve is :func:`nubound.storage.limits.coupling_limits` (upper coupling limit per mass,
 profiled over quenching); where that cannot be computed yet it falls back to the largest
-grid coupling with Δχ² ≤ ``scipy.stats.chi2.ppf(cl, 1)`` per mass (DESIGN.md, Limits).
+grid coupling with Δχ² ≤ ``scipy.stats.chi2.ppf(cl, 1)`` per mass (docs/design.md#limits-contract).
 """
 
 from __future__ import annotations
@@ -76,12 +76,9 @@ def snapshot(url: str, *, cl: float | None = None) -> dict[str, Any]:
     axes = [d.removeprefix("block_") for d in ds["done"].dims]
     grid = done.reshape(1, -1) if done.ndim == 1 else done.reshape(done.shape[:2] + (-1,)).mean(-1)
     if cl is None:
-        import tomllib
+        from nubound.storage.spec_attrs import stored_spec
 
-        try:
-            cl = float(tomllib.loads(attrs.get("spec_toml", "")).get("confidence_level", 0.9))
-        except tomllib.TOMLDecodeError:
-            cl = 0.9
+        cl = float(stored_spec(attrs).get("confidence_level", 0.9))
     n_done = int(done.sum())
     scales = {a: ds[a].attrs.get("scale", "lin") for a in axes}
     return {

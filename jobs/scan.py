@@ -9,6 +9,9 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Sequence
+
+from nubound.jobs.options import add_scan_options, positive_int
 
 log = logging.getLogger(__name__)
 
@@ -26,10 +29,12 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     from distributed import Client, LocalCluster
 
     from nubound.jobs.cli_checks import connect_scheduler, host_port
+    from nubound.jobs.submit import load_registry
     from nubound.scanner.run import run_scan
     from nubound.scanner.spec import load_spec
 
-    spec = load_spec(args.config)  # every spec error before any cluster starts
+    registry = load_registry(args.registry)
+    spec = load_spec(args.config, registry=registry)  # every spec error before a cluster starts
     if args.cluster not in (None, "local") or args.live_view:
         if args.scheduler:
             from nubound.physics.errors import ConfigError
@@ -38,7 +43,8 @@ def _cmd_scan(args: argparse.Namespace) -> int:
         from nubound.jobs.submit import run_driver
 
         result = run_driver(args.config, cluster=args.cluster or "local", store=args.store,
-                            live_view=args.live_view, max_in_flight=args.max_in_flight)
+                            registry=registry, live_view=args.live_view,
+                            max_in_flight=args.max_in_flight)
         _print_result(result)
         return 0
     if args.scheduler:
@@ -50,7 +56,8 @@ def _cmd_scan(args: argparse.Namespace) -> int:
                                dashboard_address=args.dashboard_address)
         client = Client(cluster)
     try:
-        result = run_scan(spec, client, url=args.store, max_in_flight=args.max_in_flight)
+        result = run_scan(spec, client, url=args.store, registry=registry,
+                          max_in_flight=args.max_in_flight, threads_max=args.workers)
     finally:
         client.close()
         if cluster is not None:
@@ -66,15 +73,16 @@ def _print_result(result) -> None:
           f"{result.points_computed / max(result.wall_s, 1e-9):.0f} points/s)")
 
 
-def format_status(status) -> str:
+def format_status(status, fit_lines: Sequence[str] = ()) -> str:
     """Text of ``nubound status``: blocks done/total, the spec summary and the store size.
 
     The summary is read from the stored TOML without re-validating it, so a store written
-    with another catalogue of models still reports.
+    with another catalogue of models still reports. ``fit_lines``: where profiles did not
+    converge (``storage.fit_status.fit_failures``).
     """
-    import tomllib
+    from nubound.storage.spec_attrs import stored_spec
 
-    spec = tomllib.loads(status.attrs["spec_toml"])
+    spec = stored_spec(status.attrs)
     model = spec.get("model", {})
     fixed = ", ".join(f"{k}={v}" for k, v in model.get("parameters", {}).items())
     chunks = spec.get("chunks", {})
@@ -105,33 +113,28 @@ def format_status(status) -> str:
         f"{attrs.get('nubound_version', '?')}",
         f"dashboard:   {attrs.get('dashboard_link') or '-'} (last run)",
     ]
+    lines += [f"fit status:  {line}" for line in fit_lines] or (
+        ["fit status:  every profile converged"] if status.blocks_done else [])
     return "\n".join(lines)
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
-    from nubound.storage.store import store_status
+    from nubound.storage.fit_status import fit_failures
+    from nubound.storage.store import open_store, store_status
 
-    print(format_status(store_status(args.store)))
+    status = store_status(args.store)
+    print(format_status(status, fit_failures(open_store(status.url))))
     return 0
 
 
 def add_scan_commands(subparsers) -> None:
     """Add ``scan`` and ``status`` to the ``nubound`` sub-command parsers."""
     scan = subparsers.add_parser("scan", help="run or resume a scan from a TOML spec")
-    scan.add_argument("config", help="scan spec (TOML), e.g. configs/quickstart.toml")
-    scan.add_argument("--store", help="store path or fsspec URL (default: the spec's `store`)")
-    scan.add_argument("--cluster", default=None, metavar="PROFILE",
-                      help="cluster profile: a packaged name (local, slurm, pbs, address; see "
-                      "`nubound cluster list`) or a .toml file; default: a LocalCluster on "
-                      "127.0.0.1")
-    scan.add_argument("--live-view", metavar="HOST:PORT", default=None,
-                      help="serve the live view of the scan at this address (e.g. 127.0.0.1:8050)")
+    add_scan_options(scan, cluster_required=False)
     scan.add_argument("--scheduler", metavar="ADDRESS",
                       help="use an existing scheduler instead, e.g. tcp://10.0.0.1:8786")
-    scan.add_argument("--workers", type=int, default=None,
+    scan.add_argument("--workers", type=positive_int, default=None,
                       help="LocalCluster worker processes (default: one per core)")
-    scan.add_argument("--max-in-flight", type=int, default=None,
-                      help="tasks on the scheduler at a time (default: 2 x threads)")
     scan.add_argument("--dashboard-address", default="127.0.0.1:8787",
                       help="LocalCluster dashboard address (':0' for a free port)")
     scan.set_defaults(func=_cmd_scan)

@@ -2,8 +2,11 @@
 
 - The store is created once from the spec by the client (template + attributes), or, when it
   exists, checked against the spec (a different spec is an error) and resumed.
-- At most ``max_in_flight`` tasks are on the scheduler at a time (``as_completed`` window), so
-  a 1e5-block scan does not flood it; each task has ``retries``.
+- Blocks go to the scheduler through an elastic window (:mod:`nubound.scanner.dispatch`) that
+  grows with the cluster (to the cluster's maximum size when it is adaptive), so a 1e5-block
+  scan neither floods the scheduler nor starves an adaptive cluster; each task has ``retries``.
+  The scheduler is told what a block costs (timed on a thin slice in the client) so that the
+  cluster grows on its first adaptive round.
 - A task (:func:`compute_block`, on a worker) skips a block already marked done, evaluates it
   (pure), writes its region and last its ``done`` cell. A crash at any moment leaves the block
   either complete and marked, or unmarked and recomputed; values are deterministic, so a resumed
@@ -14,17 +17,19 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import sys
 import time
 import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from itertools import islice
+from itertools import chain
 from typing import TextIO
 
 from nubound.physics.compiled import compile_kernels
 from nubound.scanner.catalogue import PhysicsRegistry, default_registry
+from nubound.scanner.dispatch import dispatch, tell_task_duration
 from nubound.scanner.evaluate import evaluate
 from nubound.scanner.plan import Block, plan_blocks
 from nubound.scanner.spec import ScanSpec, parse_spec
@@ -48,6 +53,7 @@ class BlockReport:
     write_s: float = 0.0
     total_s: float = 0.0
     n_points: int = 0
+    worker: str = ""  # host:pid of the process that ran the task
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,7 @@ class ScanResult:
     write_s: float
     task_s: float
     dashboard_link: str | None = None
+    block_s_estimate: float | None = None
     reports: tuple[BlockReport, ...] = field(default=(), repr=False)
 
 
@@ -72,17 +79,19 @@ def compute_block(spec: ScanSpec, block: Block, url: str, store_id: str,
                   registry: PhysicsRegistry | None) -> BlockReport:
     """Worker task: evaluate ``block`` and write it, unless it is already done."""
     t_start = time.perf_counter()
+    worker = f"{socket.gethostname()}:{os.getpid()}"
     if st.block_is_done(url, store_id, block):
-        return BlockReport(block.index, skipped=True)
+        return BlockReport(block.index, skipped=True, worker=worker)
     t0 = time.perf_counter()
-    results = evaluate(spec, block, registry=registry)
+    values = evaluate(spec, block, registry=registry)
     t1 = time.perf_counter()
-    st.write_block(url, store_id, block, results)
+    st.write_unconverged(url, store_id, block, values.unconverged)  # before the done cell
+    st.write_block(url, store_id, block, values.chi2)
     t2 = time.perf_counter()
     n = 1
     for s in block.shape:
         n *= s
-    return BlockReport(block.index, False, t1 - t0, t2 - t1, t2 - t_start, n)
+    return BlockReport(block.index, False, t1 - t0, t2 - t1, t2 - t_start, n, worker)
 
 
 def check_same_spec(spec: ScanSpec, url: str, *,
@@ -180,16 +189,44 @@ class Progress:
             self.stream.flush()
 
 
+BLOCK_KEY_PREFIX = "nubound-block"
+
+
+def estimate_block_seconds(spec: ScanSpec, block: Block,
+                           registry: PhysicsRegistry | None = None) -> float:
+    """Seconds one worker thread needs for ``block``, timed on a thin slice of it.
+
+    The slice keeps one point along every axis but the last; it is evaluated once to warm the
+    process's caches (data, responses) and once more timed, then scaled by the block's points.
+    """
+    thin = Block(block.index, block.start,
+                 tuple(a + 1 for a in block.start[:-1]) + (block.stop[-1],))
+    evaluate(spec, thin, registry=registry)
+    t0 = time.perf_counter()
+    evaluate(spec, thin, registry=registry)
+    seconds = time.perf_counter() - t0
+    n_thin = thin.shape[-1]
+    n_block = 1
+    for s in block.shape:
+        n_block *= s
+    return seconds * n_block / n_thin
+
+
 def run_scan(spec: ScanSpec, client, *, url: str | None = None,
              registry: PhysicsRegistry | None = None, max_in_flight: int | None = None,
-             retries: int = 3, progress: TextIO | None = sys.stderr) -> ScanResult:
+             threads_max: int | None = None, retries: int = 3,
+             progress: TextIO | None = sys.stderr) -> ScanResult:
     """Run (or resume) ``spec`` on the ``distributed.Client`` ``client``.
 
-    Holds the store's lease throughout (a second scan of the store is refused,
-    :class:`~nubound.storage.lease.StoreLease`) and first recomputes damaged blocks
-    (:func:`repair_damaged_blocks`). Returns a :class:`ScanResult`; raises if a block still
-    fails after ``retries``.
+    ``threads_max`` is the number of worker threads of the cluster at its largest (an adaptive
+    cluster's ``maximum_jobs`` × threads per job): the submission window is sized for it from
+    the start. ``max_in_flight`` fixes the window instead. Holds the store's lease throughout
+    (a second scan of the store is refused, :class:`~nubound.storage.lease.StoreLease`) and
+    first recomputes damaged blocks (:func:`repair_damaged_blocks`). Returns a
+    :class:`ScanResult`; raises if a block still fails after ``retries``.
     """
+    if max_in_flight is not None and max_in_flight < 1:
+        raise ValueError(f"max_in_flight must be >= 1, got {max_in_flight}")
     prepared = prepare_store(spec, url=url, registry=registry)
     url = prepared[0]
     with StoreLease(url, purpose="scan"):
@@ -197,17 +234,17 @@ def run_scan(spec: ScanSpec, client, *, url: str | None = None,
         token = _PREPARED.set(prepared)
         try:
             return _run_scan(spec, client, url=url, registry=registry,
-                             max_in_flight=max_in_flight, retries=retries, progress=progress)
+                             max_in_flight=max_in_flight, threads_max=threads_max,
+                             retries=retries, progress=progress)
         finally:
             _PREPARED.reset(token)
 
 
 def _run_scan(spec: ScanSpec, client, *, url: str | None = None,
               registry: PhysicsRegistry | None = None, max_in_flight: int | None = None,
-              retries: int = 3, progress: TextIO | None = sys.stderr) -> ScanResult:
+              threads_max: int | None = None, retries: int = 3,
+              progress: TextIO | None = sys.stderr) -> ScanResult:
     """The submission loop of :func:`run_scan` (the caller holds the lease)."""
-    from distributed import as_completed
-
     t0 = time.perf_counter()
     url, store_id = prepare_store(spec, url=url, registry=registry)
     link = getattr(client, "dashboard_link", None)
@@ -217,33 +254,36 @@ def _run_scan(spec: ScanSpec, client, *, url: str | None = None,
                     last_run_utc=datetime.now(UTC).isoformat(timespec="seconds"))
     done = st.done_map(url)
     total, before = int(done.size), int(done.sum())
-    # numba kernels: compiled here once, not in every worker at the same time
-    seconds = compile_kernels() if registry is None and before < total else 0.0
-    if progress is not None and seconds > 2.0:
-        print(f"nubound scan: compiled the profile kernels in {seconds:.0f} s (numba; cached "
-              "for later runs)", file=progress, flush=True)
     todo = plan_blocks(spec.shape, spec.chunks, done)
-    if max_in_flight is None:
-        max_in_flight = max(4, 2 * sum(client.nthreads().values()))
+    first = next(todo, None)
+    block_s = None
+    if first is not None:
+        # numba kernels: compiled here once, not in every worker at the same time
+        seconds = compile_kernels() if registry is None else 0.0
+        if progress is not None and seconds > 2.0:
+            print(f"nubound scan: compiled the profile kernels in {seconds:.0f} s (numba; "
+                  "cached for later runs)", file=progress, flush=True)
+        block_s = estimate_block_seconds(spec, first, registry)
+        tell_task_duration(client, BLOCK_KEY_PREFIX, block_s)
+        log.info("a block takes about %.3g s on one thread", block_s)
     run_id = uuid.uuid4().hex[:8]
     bar = Progress(total, before, progress)
+    reports: list[BlockReport] = []
 
-    def submit(block: Block):
-        key = f"nubound-block-{run_id}-" + "-".join(map(str, block.index))
-        return client.submit(compute_block, spec, block, url, store_id, registry,
-                             key=key, retries=retries, pure=False)
+    def submit(blocks: list[Block]):
+        keys = [f"{BLOCK_KEY_PREFIX}-{run_id}-" + "-".join(map(str, b.index)) for b in blocks]
+        return client.map(compute_block, [spec] * len(blocks), blocks, url=url,
+                          store_id=store_id, registry=registry, key=keys, retries=retries,
+                          pure=False)
 
-    window = as_completed([submit(b) for b in islice(todo, max_in_flight)])
-    reports = []
+    def on_result(report: BlockReport) -> None:
+        reports.append(report)
+        bar.update()
+
+    blocks = [] if first is None else chain([first], todo)
     try:
-        for future in window:
-            report = future.result()
-            future.release()
-            reports.append(report)
-            bar.update()
-            nxt = next(todo, None)
-            if nxt is not None:
-                window.add(submit(nxt))
+        dispatch(client, blocks, submit, on_result, threads_max=threads_max, task_s=block_s,
+                 max_in_flight=max_in_flight)
     finally:
         bar.close()
     computed = [r for r in reports if not r.skipped]
@@ -253,6 +293,7 @@ def _run_scan(spec: ScanSpec, client, *, url: str | None = None,
         points_computed=sum(r.n_points for r in computed), wall_s=time.perf_counter() - t0,
         evaluate_s=sum(r.evaluate_s for r in computed), write_s=sum(r.write_s for r in computed),
         task_s=sum(r.total_s for r in reports), dashboard_link=link, reports=tuple(reports),
+        block_s_estimate=block_s,
     )
     log.info("scan of %s: %d blocks computed, %d/%d done (pid %d)", url, len(computed),
              before + len(reports), total, os.getpid())

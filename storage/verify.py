@@ -88,8 +88,11 @@ def _bad_chunks(array, max_bytes: int) -> Iterator[tuple[tuple[int, ...], Except
 def _block_of(name: str, array, chunk: tuple[int, ...], n_axes: int,
               block_chunks: tuple[int, ...]) -> tuple[int, ...] | None:
     """The block a chunk belongs to (data arrays chunked like the grid), else None."""
-    if tuple(array.metadata.dimension_names or ()) == (name,):  # a coordinate
+    dims = tuple(array.metadata.dimension_names or ())
+    if dims == (name,):  # a coordinate
         return None
+    if len(dims) == n_axes and all(d.startswith("block_") for d in dims):  # one cell per block
+        return chunk
     if array.ndim >= n_axes and tuple(array.chunks[:n_axes]) == block_chunks:
         return chunk[:n_axes]
     return None

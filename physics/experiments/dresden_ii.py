@@ -1,6 +1,6 @@
 """Dresden-II reactor CEvNS on germanium (Colaresi et al., PRL 129, 211802 (2022),
-arXiv:2202.09672), analysed as in arXiv:2202.10829 (physics.md §5–7; inputs in
-``data/dresden-ii/README.md``).
+arXiv:2202.09672), analysed as in arXiv:2202.10829 (docs/experiments/dresden_ii.md; inputs in
+docs/experiments/dresden_ii.md#data).
 
 Units and conventions of this experiment (the shared contract, ``experiments.base``):
 
@@ -9,17 +9,19 @@ Units and conventions of this experiment (the shared contract, ``experiments.bas
   **counts over the Rx-ON exposure** in the 130 bins of 10 eVee (0.2–1.5 keVee).
 - ``observed`` is the released Rx-ON rate × 96.4 days (acceptance-corrected, not integers).
 - ``chi2(signal)`` takes signals in counts over the exposure, divides them by the 96.4 days and
-  evaluates the Gaussian χ² of physics.md §6 on rates per 10 eVee per day with the released σ
+  evaluates the Gaussian χ² of docs/experiments/dresden_ii.md#likelihood on rates per 10 eVee per
+  day with the released σ
   (profiled over the seven background nuisances, ``dresden_ii_background``).
 
 Channels: one averaged Ge nucleus (Z = 32, mean N and mass; ⁷⁶Ge dropped by default like the
 reference code, option ``include_ge76``), Klein–Nystrand form factor with R = 1.2 A^{1/3} fm,
 a_k = 0.7 fm, sin²θ_W = 0.23868; and the Ge electrons (ν̄e–e, unquenched, stepping Z_eff).
 
-Asimov data (``asimov(quenching)``, physics.md §7): rates n_i = S_i/96.4 d + b(E_i; θ_nom) with
+Asimov data (``asimov(quenching)``, docs/statistics.md#asimov): rates n_i = S_i/96.4 d + b(E_i;
+θ_nom) with
 the released σ_i kept. S is the SM signal (CEvNS + ν–e) of the quenching choice; Dresden-II
 has no external background prediction, so the nominal background θ_nom is the background fit
-to the real Rx-ON data with the SM signal (``background_fit``), with a_M set to the centre of
+to the real Rx-ON data with the SM signal (``profile``), with a_M set to the centre of
 its Gaussian pull, 1 (the fit gives 0.9995–1.0030), so that the profiled χ² of the SM signal on
 the Asimov data is exactly 0 (residuals and pull vanish at θ = θ_nom).
 """
@@ -41,7 +43,6 @@ from nubound.physics.experiments.base import Channel, Experiment
 from nubound.physics.experiments.dresden_ii_background import (
     PARAMETER_NAMES,
     ProfiledChi2,
-    ProfileResult,
     background_rate,
 )
 from nubound.physics.experiments.dresden_ii_response import (
@@ -58,6 +59,7 @@ from nubound.physics.quenching_germanium import (
     recoil_energy_for_ionisation_keV,
 )
 from nubound.physics.rates import sm_rates
+from nubound.physics.statistics.profile import ProfileResult
 
 DATA_FILES = (
     "dresden-ii/data_release.txt",
@@ -167,16 +169,18 @@ class DresdenII(Experiment):
             self._channels[q] = (self._nucleus_channel(q), self._electron_channel)
         return self._channels[q]
 
-    def chi2(self, signal: NDArray) -> NDArray:
-        """Profiled χ² for signals (..., 130) in counts over the Rx-ON exposure → (...)."""
-        return self.profiler(self.check_signal(signal) / self.exposure_days)
+    def profile(self, signal: NDArray) -> ProfileResult:
+        """Profiled χ², best-fit nuisances (order ``PARAMETER_NAMES``) and convergence for
+        signals (..., 130) in counts over the Rx-ON exposure."""
+        return self.profiler.profile(self.check_signal(signal) / self.exposure_days)
 
     def _asimov_attributes(self, quenching: str) -> dict:
         """Asimov table and profiler for ``quenching`` (module docstring: θ_nom, σ kept)."""
         counts = self.sm_counts(quenching)  # also builds the channels the Asimov copy shares
         signal = counts["Ge"] + counts["electron"]
-        theta = np.array(self.background_fit(signal).theta, dtype=float)
-        theta[PARAMETER_NAMES.index("a_M")] = 1.0  # centre of its pull (physics.md §6)
+        theta = np.array(self.profile(signal).theta, dtype=float)
+        # a_M at its pull centre (docs/experiments/dresden_ii.md#likelihood)
+        theta[PARAMETER_NAMES.index("a_M")] = 1.0
         rate = signal / self.exposure_days + background_rate(theta, self.energy_keV)
         table = self.table.copy()
         table[:, 1] = rate
@@ -186,10 +190,6 @@ class DresdenII(Experiment):
             "profiler": ProfiledChi2(self.energy_keV, rate, table[:, 2]),
             "asimov_nuisances": dict(zip(PARAMETER_NAMES, map(float, theta), strict=True)),
         }
-
-    def background_fit(self, signal: NDArray) -> ProfileResult:
-        """Profiled χ² and best-fit nuisances for signals in counts over the exposure."""
-        return self.profiler.profile(self.check_signal(signal) / self.exposure_days)
 
     # --- channels ------------------------------------------------------------------------
     def _nucleus_channel(self, quenching: str) -> Channel:
@@ -260,8 +260,8 @@ class DresdenII(Experiment):
         q = self.check_quenching(quenching)
         counts = self.sm_counts(q)
         cevns, electron = counts["Ge"], counts["electron"]
-        fit_sm = self.background_fit(cevns + electron)
-        fit_b = self.background_fit(np.zeros(N_BINS))
+        fit_sm = self.profile(cevns + electron)
+        fit_b = self.profile(np.zeros(N_BINS))
         mu, chi2_mu = self.best_fit_signal_strength(cevns, electron)
         theta = fit_sm.theta
         bkg = background_rate(theta, self.energy_keV) * self.exposure_days
