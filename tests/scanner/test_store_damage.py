@@ -188,3 +188,19 @@ def test_status_of_a_store_with_a_damaged_done_cell(clean, copy, capsys):
                    f"({copy}/done/c/1/1: checksum mismatch); repair it with "
                    f"`nubound scan {copy}` (recomputes only the damaged blocks); "
                    f"`nubound verify {copy}` lists them"]
+
+
+def test_damaged_per_block_count_is_a_damaged_block(clean, copy, client, registry):
+    """``unconverged_<exp>`` (one cell per block) belongs to its block like ``done``."""
+    import zarr
+
+    spec, _, reference = clean
+    zarr.open_group(copy, mode="r+")["unconverged_fake_b"][1, 0] = 7
+    _flip_bit(Path(copy, "unconverged_fake_b/c/1/0"))
+    bad = verify_store(copy)
+    assert [(b.array, b.block, b.reason) for b in bad] == [
+        ("unconverged_fake_b", (1, 0), "checksum mismatch")]
+    result = run_scan(load_spec(copy, registry=registry), client, registry=registry,
+                      progress=None)
+    assert [r.index for r in result.reports if not r.skipped] == [(1, 0)]
+    assert _chunk_files(copy) == reference
