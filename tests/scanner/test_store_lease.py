@@ -90,3 +90,31 @@ def test_cli_scan_of_a_busy_store_says_who_holds_it(tmp_path, capsys):
     assert code == 2
     assert err[-1].startswith(f"nubound: error: store {url} is in use by calibration pid ")
     assert not any("Traceback" in line for line in err)
+
+
+def test_two_scans_started_at_once_on_a_new_store(client, fake, tmp_path):
+    """One scans, the other is refused naming it; no temporary folder is left behind."""
+    slow = fake.FakeRegistry(sleep_s=0.05)
+    url = str(tmp_path / "both.zarr")
+    spec = parse_spec(fake.spec_text(url, chunks=(2, 8)), registry=slow)
+    barrier = threading.Barrier(2)
+    results, errors = [], []
+
+    def start():
+        barrier.wait()
+        try:
+            results.append(run_scan(spec, client, registry=slow, progress=None))
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 1 and len(errors) == 1, (results, errors)
+    assert isinstance(errors[0], StoreBusyError)
+    assert str(errors[0]).startswith(f"store {url} is in use by scan pid ")
+    assert results[0].blocks_computed == 12
+    assert done_map(url).all()
+    assert list(tmp_path.glob("*.creating-*")) == []
