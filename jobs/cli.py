@@ -9,9 +9,11 @@ import os
 import sys
 from importlib.metadata import version
 
+from nubound.jobs.cli_checks import OneLineDaskLogs, model_parameters, one_line_failure
 from nubound.jobs.limits_cmd import add_limit_commands
 from nubound.jobs.scan import add_scan_commands
 from nubound.jobs.submit import add_submit_commands
+from nubound.jobs.verify_cmd import add_verify_commands
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +74,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
     names = list(EXPERIMENTS) if args.experiment == "all" else [args.experiment]
     params = _parse_params(args.param or [])
+    model_parameters(args.model, params)
     results = {}
     for name in names:
         exp = get_experiment(name)
@@ -97,6 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"nubound {version('nubound')}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
+    parser.add_argument("--debug", action="store_true",
+                        help="on an error, show its full traceback instead of one line")
     sub = parser.add_subparsers(dest="command", required=True)
 
     data = sub.add_parser("data", help="input data files")
@@ -120,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_scan_commands(sub)
     add_submit_commands(sub)
     add_limit_commands(sub)
+    add_verify_commands(sub)
     return parser
 
 
@@ -132,13 +138,31 @@ def main(argv: list[str] | None = None) -> int:
     )
     if not args.verbose:  # distributed logs every worker start at INFO; read at dask import
         os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
+    if not (args.verbose or args.debug):  # Dask's tracebacks in the log: one line each
+        for handler in logging.getLogger().handlers:
+            if type(handler) is logging.StreamHandler:
+                handler.addFilter(OneLineDaskLogs())
     from nubound.physics.errors import NuboundError
 
     try:
         return args.func(args)
     except NuboundError as exc:
+        if args.debug:
+            raise
         print(f"nubound: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print("nubound: interrupted; a scan resumes where it stopped when run again",
+              file=sys.stderr)
+        return 130
+    except Exception as exc:  # run-time failures (disk, memory, scheduler): one line
+        message = one_line_failure(exc)
+        if message is None or args.debug:
+            raise
+        print(f"nubound: error: {message} (--debug shows the traceback)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -328,11 +328,23 @@ def limits_for_store(ds: xr.Dataset, args: argparse.Namespace) -> xr.Dataset:
     return result
 
 
+def _check_statistics(args: argparse.Namespace) -> None:
+    from nubound.jobs.cli_checks import confidence_level, positive_dof
+
+    positive_dof(args.dof)
+    if args.cl is not None:
+        confidence_level(args.cl)
+
+
 def _cmd_limits(args: argparse.Namespace) -> int:
-    ds = open_store(args.store)
-    result = limits_for_store(ds, args)
-    _warn_edges(result)
-    _warn_fit_failures(ds, parse_experiments(args.experiments))
+    from nubound.storage.verify import damage_reported
+
+    _check_statistics(args)
+    with damage_reported(args.store):  # a chunk that does not decode: name block and repair
+        ds = open_store(args.store)
+        result = limits_for_store(ds, args)
+        _warn_edges(result)
+        _warn_fit_failures(ds, parse_experiments(args.experiments))
     if args.format == "json":
         print(json.dumps(limits_json(result), indent=2))
     elif args.format == "csv":
@@ -367,15 +379,20 @@ def _warn_fit_failures(ds: xr.Dataset, experiments: list[str] | None) -> None:
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
+    from nubound.jobs.cli_checks import output_file
     from nubound.storage.plots import plot_limits
+    from nubound.storage.verify import damage_reported
 
-    ds = open_store(args.store)
-    plot_limits(ds, args.output, experiments=parse_experiments(args.experiments),
-                quenching=parse_quenching(args.quenching),
-                cl=args.cl if args.cl is not None else _stored_cl(ds),
-                dof=args.dof, nuisance=args.nuisance, plane=parse_contour(args.contour),
-                reference=args.reference,
-                sm=sm_dataset(ds) if args.reference == "sm" else None)
+    _check_statistics(args)
+    output_file(args.output)
+    with damage_reported(args.store):
+        ds = open_store(args.store)
+        plot_limits(ds, args.output, experiments=parse_experiments(args.experiments),
+                    quenching=parse_quenching(args.quenching),
+                    cl=args.cl if args.cl is not None else _stored_cl(ds),
+                    dof=args.dof, nuisance=args.nuisance, plane=parse_contour(args.contour),
+                    reference=args.reference,
+                    sm=sm_dataset(ds) if args.reference == "sm" else None)
     return 0
 
 

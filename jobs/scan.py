@@ -28,6 +28,7 @@ def _human_bytes(n: int) -> str:
 def _cmd_scan(args: argparse.Namespace) -> int:
     from distributed import Client, LocalCluster
 
+    from nubound.jobs.cli_checks import connect_scheduler, host_port
     from nubound.jobs.submit import load_registry
     from nubound.scanner.run import run_scan
     from nubound.scanner.spec import load_spec
@@ -47,9 +48,10 @@ def _cmd_scan(args: argparse.Namespace) -> int:
         _print_result(result)
         return 0
     if args.scheduler:
-        client = Client(args.scheduler)
+        client = connect_scheduler(args.scheduler)
         cluster = None
     else:
+        host_port(args.dashboard_address, "--dashboard-address")
         cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, host="127.0.0.1",
                                dashboard_address=args.dashboard_address)
         client = Client(cluster)

@@ -21,6 +21,7 @@ import socket
 import sys
 import time
 import uuid
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import chain
@@ -34,8 +35,12 @@ from nubound.scanner.plan import Block, plan_blocks
 from nubound.scanner.spec import ScanSpec, parse_spec
 from nubound.scanner.spec_toml import spec_to_toml
 from nubound.storage import store as st
+from nubound.storage.lease import StoreLease
+from nubound.storage.verify import clear_damaged_blocks, verify_store
 
 log = logging.getLogger(__name__)
+# (url, store_id) that run_scan prepared, so that its loop's prepare_store does not redo it
+_PREPARED: ContextVar[tuple[str, str] | None] = ContextVar("nubound_prepared", default=None)
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,9 @@ def prepare_store(spec: ScanSpec, *, url: str | None = None,
     """Create the store (or check it for a resume); return ``(url, store_id)``."""
     reg = registry or default_registry()
     url = st.normalize_url(url or spec.store)
+    prepared = _PREPARED.get()
+    if prepared is not None and prepared[0] == url:  # inside run_scan: done already
+        return prepared
     if st.store_exists(url):
         store_id = check_same_spec(spec, url, registry=reg)
         log.info("resuming the scan in %s", url)
@@ -120,9 +128,33 @@ def prepare_store(spec: ScanSpec, *, url: str | None = None,
         if spec.data == "asimov":
             reg.check_asimov(spec.experiments)
         hashes = reg.data_hashes(spec.experiments)
-        store_id = st.create_store(spec, url, spec_toml=spec_to_toml(spec), data_hashes=hashes)
+        try:
+            store_id = st.create_store(spec, url, spec_toml=spec_to_toml(spec),
+                                       data_hashes=hashes)
+        except st.StoreExistsError:
+            if not st.store_exists(url):
+                raise
+            # another client created it at the same moment: resume it (its lease decides)
+            return prepare_store(spec, url=url, registry=reg)
         log.info("created the store %s", url)
     return url, store_id
+
+
+def repair_damaged_blocks(url: str,
+                          progress: TextIO | None = sys.stderr) -> list[tuple[int, ...]]:
+    """Find damaged chunks (:func:`~nubound.storage.verify.verify_store`) and unmark their
+    blocks, so that the scan recomputes exactly them; return those block indices."""
+    bad = verify_store(url)
+    if not bad:
+        return []
+    blocks = clear_damaged_blocks(url, bad)
+    shown = ", ".join(map(str, blocks[:5])) + (", …" if len(blocks) > 5 else "")
+    message = (f"store {url} has {len(blocks)} damaged block(s): {shown} (first: "
+               f"{bad[0].file}: {bad[0].reason}); cleared them, recomputing them now")
+    log.warning("%s", message)
+    if progress is not None:
+        print(f"nubound scan: {message}", file=progress, flush=True)
+    return blocks
 
 
 class Progress:
@@ -188,11 +220,31 @@ def run_scan(spec: ScanSpec, client, *, url: str | None = None,
 
     ``threads_max`` is the number of worker threads of the cluster at its largest (an adaptive
     cluster's ``maximum_jobs`` × threads per job): the submission window is sized for it from
-    the start. ``max_in_flight`` fixes the window instead. Returns a :class:`ScanResult`;
-    raises if a block still fails after ``retries``.
+    the start. ``max_in_flight`` fixes the window instead. Holds the store's lease throughout
+    (a second scan of the store is refused, :class:`~nubound.storage.lease.StoreLease`) and
+    first recomputes damaged blocks (:func:`repair_damaged_blocks`). Returns a
+    :class:`ScanResult`; raises if a block still fails after ``retries``.
     """
     if max_in_flight is not None and max_in_flight < 1:
         raise ValueError(f"max_in_flight must be >= 1, got {max_in_flight}")
+    prepared = prepare_store(spec, url=url, registry=registry)
+    url = prepared[0]
+    with StoreLease(url, purpose="scan"):
+        repair_damaged_blocks(url, progress)
+        token = _PREPARED.set(prepared)
+        try:
+            return _run_scan(spec, client, url=url, registry=registry,
+                             max_in_flight=max_in_flight, threads_max=threads_max,
+                             retries=retries, progress=progress)
+        finally:
+            _PREPARED.reset(token)
+
+
+def _run_scan(spec: ScanSpec, client, *, url: str | None = None,
+              registry: PhysicsRegistry | None = None, max_in_flight: int | None = None,
+              threads_max: int | None = None, retries: int = 3,
+              progress: TextIO | None = sys.stderr) -> ScanResult:
+    """The submission loop of :func:`run_scan` (the caller holds the lease)."""
     t0 = time.perf_counter()
     url, store_id = prepare_store(spec, url=url, registry=registry)
     link = getattr(client, "dashboard_link", None)

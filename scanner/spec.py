@@ -42,13 +42,14 @@ import numpy as np
 
 from nubound.physics.errors import ConfigError
 from nubound.scanner.catalogue import PhysicsRegistry, default_registry
+from nubound.scanner.size_guard import check_size, estimate_size, parse_size_limits
 
 SPEC_VERSION = 1
 DATA_KINDS = ("observed", "asimov")
 SCALES = ("lin", "log")
 DEFAULT_POINTS_PER_BLOCK = 16384
 _TOP_KEYS = ("spec_version", "description", "model", "axes", "quenching", "experiments",
-             "chunks", "store", "confidence_level", "data")
+             "chunks", "store", "confidence_level", "data", "size_limits")
 _AXIS_KEYS = ("name", "unit", "scale", "start", "stop", "n", "values")
 _MODEL_KEYS = ("name", "parameters")
 
@@ -97,6 +98,7 @@ class ScanSpec:
     data: str
     description: str = ""
     spec_version: int = SPEC_VERSION
+    size_limits: tuple[tuple[str, float], ...] = ()
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -114,7 +116,10 @@ class ScanSpec:
 
     def same_scan(self, other: ScanSpec) -> bool:
         """True if both specs describe the same grid values (the store location may differ)."""
-        return replace(self, store="", description="") == replace(other, store="", description="")
+        def key(s: ScanSpec) -> ScanSpec:
+            return replace(s, store="", description="", size_limits=())
+
+        return key(self) == key(other)
 
 
 def _err(path: str, message: str) -> ConfigError:
@@ -218,6 +223,19 @@ def default_chunks(shape: tuple[int, ...],
     return tuple(reversed(chunks))
 
 
+def _check_raw_points(axes_raw: list, limits: dict[str, float]) -> None:
+    """Refuse a grid with too many points from the axes' ``n``/``values`` alone."""
+    sizes = []
+    for a in axes_raw:
+        n = a.get("n") if isinstance(a, dict) else None
+        if isinstance(a, dict) and isinstance(a.get("values"), list):
+            n = len(a["values"])
+        if isinstance(n, int) and not isinstance(n, bool) and n > 0:
+            sizes.append((a.get("name"), n))
+    check_size(estimate_size([n for _, n in sizes]), limits,
+               axes=" × ".join(f"{name} {n}" for name, n in sizes))
+
+
 def validate_spec(raw: dict, *, registry: PhysicsRegistry | None = None) -> ScanSpec:
     """Validate a parsed TOML document into a :class:`ScanSpec` (raise ConfigError)."""
     reg = registry or default_registry()
@@ -246,6 +264,8 @@ def validate_spec(raw: dict, *, registry: PhysicsRegistry | None = None) -> Scan
     axes_raw = raw.get("axes")
     if not isinstance(axes_raw, list) or not axes_raw:
         raise _err("axes", "expected at least one [[axes]] table")
+    size_limits = parse_size_limits(raw.get("size_limits", {}))
+    _check_raw_points(axes_raw, dict(size_limits))  # before any grid array is built
     axes = tuple(_axis(a, i, info.parameters, name, info.ranges)
                  for i, a in enumerate(axes_raw))
     names = [a.name for a in axes]
@@ -283,10 +303,13 @@ def validate_spec(raw: dict, *, registry: PhysicsRegistry | None = None) -> Scan
     description = raw.get("description", "")
     if not isinstance(description, str):
         raise _err("description", f"expected a string, got {description!r}")
+    columns = sum(len(dict(quenching).get(exp, ())) or 1 for exp in experiments)
+    check_size(estimate_size([a.size for a in axes], chunks, columns), dict(size_limits),
+               axes=" × ".join(f"{a.name} {a.size}" for a in axes))
     return ScanSpec(
         model=ModelSpec(name, tuple(sorted(fixed.items()))), axes=axes, experiments=experiments,
         quenching=tuple(quenching), chunks=tuple(chunks), store=store, confidence_level=cl,
-        data=data, description=description,
+        data=data, description=description, size_limits=size_limits,
     )
 
 
@@ -300,8 +323,27 @@ def parse_spec(text: str, *, registry: PhysicsRegistry | None = None,
     return validate_spec(raw, registry=registry)
 
 
+def spec_of_store(url: str, *, registry: PhysicsRegistry | None = None) -> ScanSpec:
+    """The spec a scan store was made from (its ``spec_toml`` attribute), ``store`` = ``url``.
+
+    ``nubound scan STORE`` resumes or repairs a store without its spec file.
+    """
+    from nubound.storage.store import normalize_url, read_attrs
+
+    url = normalize_url(str(url))
+    try:
+        text = read_attrs(url).get("spec_toml")
+    except (OSError, LookupError, ValueError):
+        text = None
+    if not isinstance(text, str):
+        raise ConfigError(f"{url} is neither a spec file nor a nubound scan store")
+    return replace(parse_spec(text, registry=registry, source=f"{url} attrs"), store=url)
+
+
 def load_spec(path: str | Path, *, registry: PhysicsRegistry | None = None) -> ScanSpec:
-    """Read and validate a spec file."""
+    """Read and validate a spec file (or take the spec of a scan store: :func:`spec_of_store`)."""
+    if "://" in str(path) or Path(path).is_dir():
+        return spec_of_store(str(path), registry=registry)
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")

@@ -55,4 +55,6 @@ def spec_to_toml(spec: ScanSpec) -> str:
     lines += [f"{exp} = {_value(choices)}" for exp, choices in spec.quenching]
     lines += ["", "[chunks]"]
     lines += [f"{a.name} = {c}" for a, c in zip(spec.axes, spec.chunks, strict=True)]
+    if spec.size_limits:
+        lines += ["", "[size_limits]", *(f"{k} = {_value(v)}" for k, v in spec.size_limits)]
     return "\n".join(lines) + "\n"

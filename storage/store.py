@@ -17,6 +17,9 @@ Layout (docs/design.md#store-layout):
   block (grid points × quenching choices) stopped at an iteration cap or damping limit
   (``Experiment.profile(...).converged`` False), written with the block before its ``done``
   cell; absent in stores made before it existed;
+- χ², ``done`` and ``unconverged`` chunks end with a CRC-32C checksum (Zarr v3 ``crc32c``
+  codec after zstd): a truncated or bit-flipped chunk fails to decode instead of reading as a
+  wrong number (``nubound verify``, :mod:`nubound.storage.verify`);
 - attributes: ``spec_toml`` (canonical TOML of the spec), ``nubound_version``,
   ``data_hashes`` (sha256 of the data files read), ``data_kind`` (the spec's ``data``:
   "observed", or "asimov" for SM Asimov data, ``Experiment.asimov``), ``created_utc``,
@@ -28,6 +31,7 @@ docs/design.md#conventions).
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -51,6 +55,10 @@ DONE = "done"
 
 class StoreMismatchError(ConfigError):
     """The store at this location was created from a different spec."""
+
+
+class StoreExistsError(ConfigError):
+    """Something already exists where a new store was to be created."""
 
 
 def chi2_name(experiment: str) -> str:
@@ -93,6 +101,13 @@ def store_exists(url: str) -> bool:
     return True
 
 
+def checksummed_compressors() -> tuple:
+    """Zarr v3 bytes-to-bytes codecs of the χ² and ``done`` arrays: zstd, then CRC-32C."""
+    from zarr.codecs import Crc32cCodec, ZstdCodec
+
+    return (ZstdCodec(level=0, checksum=False), Crc32cCodec())
+
+
 def template(spec: ScanSpec):
     """The store's Dataset with lazy (dask) NaN data: written with ``compute=False``."""
     import dask.array as da
@@ -119,20 +134,22 @@ def template(spec: ScanSpec):
         data_vars[chi2_name(exp)] = xr.Variable(dims, data, attrs={
             "long_name": f"chi-square of {exp}, profiled over its nuisances",
             "experiment": exp})
-        encoding[chi2_name(exp)] = {"chunks": tuple(chunks)}
+        encoding[chi2_name(exp)] = {"chunks": tuple(chunks),
+                                    "compressors": checksummed_compressors()}
     grid = tuple(-(-n // c) for n, c in zip(spec.shape, spec.chunks, strict=True))
     data_vars[DONE] = xr.Variable(
         tuple(block_dim(a) for a in spec.axis_names),
         da.zeros(grid, dtype=np.uint8, chunks=(1,) * len(grid)),
         attrs={"long_name": "1 if the block's values are completely written",
                "block_chunks": list(spec.chunks)})
-    encoding[DONE] = {"chunks": (1,) * len(grid)}
+    encoding[DONE] = {"chunks": (1,) * len(grid), "compressors": checksummed_compressors()}
     for exp in spec.experiments:
         data_vars[unconverged_name(exp)] = xr.Variable(
             data_vars[DONE].dims, da.zeros(grid, dtype=np.uint32, chunks=(1,) * len(grid)),
             attrs={"long_name": f"profiles of {exp} in the block that did not converge",
                    "experiment": exp, "block_chunks": list(spec.chunks)})
-        encoding[unconverged_name(exp)] = {"chunks": (1,) * len(grid)}
+        encoding[unconverged_name(exp)] = {"chunks": (1,) * len(grid),
+                                           "compressors": checksummed_compressors()}
     return xr.Dataset(data_vars, coords=coords), encoding
 
 
@@ -142,7 +159,9 @@ def create_store(spec: ScanSpec, url: str, *, spec_toml: str,
 
     ``store_id`` is written last, so a creation cut short is recognisable. A local store is
     built under a temporary name and renamed into place (atomic): a client killed while
-    creating leaves no half-made store at ``url``.
+    creating leaves no half-made store at ``url``. When another client created ``url`` first
+    (or anything else is there), the temporary folder is removed and ``StoreExistsError``
+    raised.
     """
     ds, encoding = template(spec)
     store_id = uuid.uuid4().hex
@@ -157,13 +176,22 @@ def create_store(spec: ScanSpec, url: str, *, spec_toml: str,
     }
     local = "://" not in url
     target = f"{url}.creating-{store_id}" if local else url
+    exists = StoreExistsError(f"{url} exists but is not a nubound scan store; delete it or "
+                              "choose another --store")
     if local and Path(url).exists():
-        raise FileExistsError(f"store {url} already exists")
-    ds.to_zarr(target, mode="w-", compute=False, consolidated=False, zarr_format=ZARR_FORMAT,
-               encoding=encoding)
-    update_attrs(target, store_id=store_id)
-    if local:
-        Path(target).rename(url)  # fails if another client created url meanwhile
+        raise exists
+    try:
+        ds.to_zarr(target, mode="w-", compute=False, consolidated=False,
+                   zarr_format=ZARR_FORMAT, encoding=encoding)
+        update_attrs(target, store_id=store_id)
+        if local:
+            Path(target).rename(url)  # fails if another client created url meanwhile
+    except BaseException as exc:
+        if local:
+            shutil.rmtree(target, ignore_errors=True)
+            if Path(url).exists() and isinstance(exc, OSError):
+                raise exists from None
+        raise
     return store_id
 
 
@@ -254,6 +282,12 @@ def store_status(url: str) -> StoreStatus:
     url = normalize_url(url)
     if not store_exists(url):
         raise ConfigError(f"no scan store at {url}")
-    done = done_map(url)
-    return StoreStatus(url, int(done.sum()), int(done.size), store_size_bytes(url),
-                       read_attrs(url))
+    attrs = read_attrs(url)
+    if "spec_toml" not in attrs or DONE not in _open_group(url, "r"):
+        raise ConfigError(f"{url} is a Zarr group but not a nubound scan store (no spec_toml "
+                          "attribute or no done array)")
+    from nubound.storage.verify import damage_reported  # verify imports this module
+
+    with damage_reported(url):
+        done = done_map(url)
+    return StoreStatus(url, int(done.sum()), int(done.size), store_size_bytes(url), attrs)

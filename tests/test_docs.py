@@ -26,10 +26,12 @@ DOCTEST_MODULES = (
     "nubound.physics.statistics.poisson",
     "nubound.physics.atomic_binding",
     "nubound.scanner.plan",
+    "nubound.scanner.size_guard",
     "nubound.scanner.reference",
     "nubound.storage.limits",
     "nubound.storage.contours",
     "nubound.jobs.validation_report",
+    "nubound.jobs.cli_checks",
 )
 
 
