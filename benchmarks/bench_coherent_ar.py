@@ -18,7 +18,7 @@ import pytest
 from numpy_reference import ar_reference_args, reference_profile
 from test_coherent_ar_profile import minuit_chi2, random_signals
 
-from nubound.physics.experiments.coherent_ar import CoherentAr
+from nubound.physics.experiments.coherent_ar.experiment import CoherentAr
 from nubound.physics.statistics.profile import EXPERIMENT_TOLERANCE
 
 N_BATCHED = 512

@@ -17,7 +17,7 @@ import pytest
 from numpy_reference import csi_reference_args, reference_profile
 from test_coherent_csi_profile import _minuit_chi2, _random_signals
 
-from nubound.physics.experiments.coherent_csi import CoherentCsI
+from nubound.physics.experiments.coherent_csi.experiment import CoherentCsI
 from nubound.physics.statistics.profile import EXPERIMENT_TOLERANCE
 
 N_BATCHED = 4096

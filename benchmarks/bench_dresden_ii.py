@@ -23,8 +23,8 @@ from numpy_reference import dresden_reference_profile, weighted_jacobian_batch
 from scipy.optimize import least_squares
 from test_dresden_ii_background import _minuit_profile
 
-from nubound.physics.experiments.dresden_ii import DresdenII
-from nubound.physics.experiments.dresden_ii_background import (
+from nubound.physics.experiments.dresden_ii.experiment import DresdenII
+from nubound.physics.experiments.dresden_ii.likelihood import (
     A_M_PULL_SIGMA,
     LOWER,
     UPPER,

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from nubound.physics.experiments import coherent_ar_likelihood as lik
-from nubound.physics.experiments.dresden_ii_background import (
+from nubound.physics.experiments.coherent_ar import likelihood as lik
+from nubound.physics.experiments.dresden_ii.likelihood import (
     A_M_PULL_SIGMA,
     LOWER,
     UPPER,
@@ -102,7 +102,7 @@ def dresden_reference_profile(prof, signal, max_iterations=1000, tolerance=1e-6)
     (N, n_bins) in counts/(10 eV·day) at once: the model (``background_rate``) and its
     Jacobian evaluated for the whole batch as (N, 7, n_bins) arrays each step, one batched
     LAPACK solve of the 7 × 7 normal equations, from the background-only fit. Same objective,
-    bounds and damping as ``dresden_ii_kernel``; stops at a predicted gain below
+    bounds and damping as ``dresden_ii.kernel``; stops at a predicted gain below
     ``tolerance`` (or λ > 1e8)."""
     e, isg = prof.energy_keV, prof.inv_sigma
     target = (prof.rate - signal) * isg  # weighted data minus signal, (N, n_bins)

@@ -22,8 +22,8 @@ def plot_coherent_ar(output: str | Path, *, quenching: str | None = None) -> Pat
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from nubound.physics.experiments import coherent_ar_release as rel
     from nubound.physics.experiments import get_experiment
+    from nubound.physics.experiments.coherent_ar import data as rel
 
     ar = get_experiment("coherent_ar")
     q = ar.check_quenching(quenching)

@@ -23,8 +23,8 @@ def plot_coherent_csi(output: str | Path, *, quenching: str | None = None) -> Pa
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from nubound.physics.experiments import coherent_csi_response as resp
     from nubound.physics.experiments import get_experiment
+    from nubound.physics.experiments.coherent_csi import response as resp
 
     csi = get_experiment("coherent_csi")
     q = csi.check_quenching(quenching)

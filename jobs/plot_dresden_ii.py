@@ -22,9 +22,9 @@ COMPONENT_LABELS = {"continuum": "flat + exponential", "ge71_l_peaks": "$^{71}$G
 
 
 def background_components(theta: np.ndarray, energy_keV: np.ndarray) -> dict[str, np.ndarray]:
-    """The background model (``dresden_ii_background.background_components``) by plot label
+    """The background model (``dresden_ii.likelihood.background_components``) by plot label
     (rates per 10 eVee per day)."""
-    from nubound.physics.experiments.dresden_ii_background import background_components as parts
+    from nubound.physics.experiments.dresden_ii.likelihood import background_components as parts
 
     return {COMPONENT_LABELS[k]: v for k, v in parts(theta, energy_keV).items()}
 

@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from nubound.physics.experiments.dresden_ii_background import ProfiledChi2, background_rate
+from nubound.physics.experiments.dresden_ii.likelihood import ProfiledChi2, background_rate
 from nubound.physics.statistics.profile import profile_linear_poisson
 
 

@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 
 from nubound.physics.errors import PhysicsInputError
-from nubound.physics.experiments import coherent_ar_likelihood as lik
-from nubound.physics.experiments import coherent_ar_release as rel
 from nubound.physics.experiments import get_experiment
 from nubound.physics.experiments.base import Experiment
-from nubound.physics.experiments.coherent_ar import CoherentAr
-from nubound.physics.experiments.dresden_ii import DresdenII
+from nubound.physics.experiments.coherent_ar import data as rel
+from nubound.physics.experiments.coherent_ar import likelihood as lik
+from nubound.physics.experiments.coherent_ar.experiment import CoherentAr
+from nubound.physics.experiments.dresden_ii.experiment import DresdenII
 from nubound.physics.statistics.profile import ProfileResult
 
 EXPERIMENTS = ("dresden_ii", "coherent_csi", "coherent_ar")

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from nubound.physics.errors import PhysicsInputError
-from nubound.physics.experiments import coherent_ar_likelihood as lik
-from nubound.physics.experiments import coherent_ar_release as rel
-from nubound.physics.experiments import coherent_ar_response as resp
-from nubound.physics.experiments.coherent_ar import CoherentAr
+from nubound.physics.experiments.coherent_ar import data as rel
+from nubound.physics.experiments.coherent_ar import likelihood as lik
+from nubound.physics.experiments.coherent_ar import response as resp
+from nubound.physics.experiments.coherent_ar.experiment import CoherentAr
 from nubound.physics.rates import cevns_sm_rate, sm_rates
 
 

@@ -1,6 +1,6 @@
 """The batched profiled χ² of COHERENT Ar equals a general minimizer (iminuit) to 1e-3.
 
-Truth: Migrad on the same nine-nuisance Poisson χ² (``coherent_ar_likelihood.expected_counts``
+Truth: Migrad on the same nine-nuisance Poisson χ² (``coherent_ar.likelihood.expected_counts``
 with Gaussian pulls of width 1), started at θ = 0, on 240 random signals: the SM template
 scaled by 0–3 and distorted by smooth random factors in energy, F90 and time.
 """
@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from iminuit import Minuit
 
-from nubound.physics.experiments import coherent_ar_likelihood as lik
-from nubound.physics.experiments import coherent_ar_release as rel
-from nubound.physics.experiments.coherent_ar import CoherentAr
+from nubound.physics.experiments.coherent_ar import data as rel
+from nubound.physics.experiments.coherent_ar import likelihood as lik
+from nubound.physics.experiments.coherent_ar.experiment import CoherentAr
 from nubound.physics.statistics.poisson import poisson_chi2
 from nubound.physics.statistics.profile import REFERENCE_SCALES
 

@@ -7,8 +7,8 @@ from scipy.stats import gamma
 from nubound.physics import units
 from nubound.physics.atomic_binding import effective_electron_count
 from nubound.physics.errors import PhysicsInputError
-from nubound.physics.experiments import coherent_csi_response as resp
-from nubound.physics.experiments.coherent_csi import CoherentCsI
+from nubound.physics.experiments.coherent_csi import response as resp
+from nubound.physics.experiments.coherent_csi.experiment import CoherentCsI
 from nubound.physics.fluxes.pion_dar import SNSBeam, time_pdf_per_us
 from nubound.physics.rates import cevns_sm_rate, sm_rates
 

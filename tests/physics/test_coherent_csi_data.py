@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize
 
-from nubound.physics.experiments import coherent_csi_data as csi_data
-from nubound.physics.experiments import coherent_csi_response as resp
+from nubound.physics.experiments.coherent_csi import data as csi_data
+from nubound.physics.experiments.coherent_csi import response as resp
 from nubound.physics.fluxes.pion_dar import time_pdf_per_us
 
 

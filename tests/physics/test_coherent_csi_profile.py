@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from iminuit import Minuit
 
-from nubound.physics.experiments.coherent_csi import CoherentCsI
+from nubound.physics.experiments.coherent_csi.experiment import CoherentCsI
 from nubound.physics.statistics.poisson import poisson_chi2
 
 
@@ -129,7 +129,7 @@ def test_asimov_data_fit_the_sm_exactly(csi, constraint):
 
 
 def csi_observed_counts():
-    from nubound.physics.experiments import coherent_csi_data as csi_data
+    from nubound.physics.experiments.coherent_csi import data as csi_data
 
     return csi_data.binned_events("C").ravel()
 

@@ -6,7 +6,7 @@ from scipy.integrate import quad
 from scipy.stats import gamma
 
 from nubound.physics.errors import PhysicsInputError
-from nubound.physics.experiments import coherent_csi_response as resp
+from nubound.physics.experiments.coherent_csi import response as resp
 from nubound.physics.fluxes.pion_dar import time_bin_fractions, time_pdf_per_us
 
 

@@ -3,7 +3,8 @@
 import numpy as np
 
 from nubound.physics.compiled import compile_kernels
-from nubound.physics.experiments import dresden_ii_kernel, get_experiment
+from nubound.physics.experiments import get_experiment
+from nubound.physics.experiments.dresden_ii import kernel as dresden_ii_kernel
 from nubound.physics.statistics import profile_kernel
 
 

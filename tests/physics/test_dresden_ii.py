@@ -1,4 +1,4 @@
-"""Dresden-II experiment (physics/experiments/dresden_ii.py): response, rates, errors, summary."""
+"""Dresden-II experiment (physics/experiments/dresden_ii/): response, rates, errors, summary."""
 
 import shutil
 
@@ -13,8 +13,8 @@ from nubound.physics.cross_sections.kinematics import max_recoil_MeV
 from nubound.physics.cross_sections.nu_e import electron_couplings, nu_e_dsigma_dT_cm2_per_MeV
 from nubound.physics.errors import DataFileError, PhysicsInputError
 from nubound.physics.experiments import get_experiment
-from nubound.physics.experiments.dresden_ii import DATA_FILES, DresdenII
-from nubound.physics.experiments.dresden_ii_response import bin_probabilities, resolution_sigma_keV
+from nubound.physics.experiments.dresden_ii.experiment import DATA_FILES, DresdenII
+from nubound.physics.experiments.dresden_ii.response import bin_probabilities, resolution_sigma_keV
 from nubound.physics.fluxes.reactor import reactor_flux_per_MeV
 from nubound.physics.quenching_germanium import (
     ionisation_energy_keV,

@@ -11,9 +11,9 @@ import pytest
 from iminuit import Minuit
 
 from nubound.physics.errors import PhysicsInputError
-from nubound.physics.experiments import dresden_ii_kernel as kernel
 from nubound.physics.experiments import get_experiment
-from nubound.physics.experiments.dresden_ii_background import (
+from nubound.physics.experiments.dresden_ii import kernel as kernel
+from nubound.physics.experiments.dresden_ii.likelihood import (
     LOWER,
     PARAMETER_NAMES,
     UPPER,

@@ -21,7 +21,7 @@ from nubound.scanner.spec import load_spec
 
 KERNEL_MODULES = ("nubound.physics.statistics.profile_kernel",
                   "nubound.physics.statistics.compiled_linalg",
-                  "nubound.physics.experiments.dresden_ii_kernel")
+                  "nubound.physics.experiments.dresden_ii.kernel")
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -3,7 +3,7 @@
 Signal: CEvNS on ⁴⁰Ar (24.4 kg fiducial, 27.5 m, 1.38e23 POT, 0.09 ν/flavour/POT) computed
 from the physics core — π-DAR flux moments (``fluxes.pion_dar``), the SM cross section
 (``rates``), Helm form factor by default (``form_factor="klein_nystrand"`` is the option) —
-and folded through the release's detector response (``coherent_ar_response``). Two channels,
+and folded through the release's detector response (``coherent_ar.response``). Two channels,
 because the two flux components arrive at different times: ``cevns_prompt`` (νμ) and
 ``cevns_delayed`` (νe, ν̄μ).
 
@@ -23,7 +23,7 @@ nuclear recoils by pulse shape; electron recoils (F90 ≈ 0.3 in LAr) are reject
 1.1e-44 cm² (6e-6 of CEvNS, ≈ 1e-3 events) with T_e < 120 keV (``cross_sections.nu_e``).
 
 Likelihood: binned Poisson with nine Gaussian-constrained linear nuisances
-(``coherent_ar_likelihood``), profiled exactly and batched.
+(``coherent_ar.likelihood``), profiled exactly and batched.
 
 Quenching choices: ``nominal`` (QF = 0.246 + 0.00078 T[keVnr]); ``qf_high`` / ``qf_low`` move
 both QF parameters by +1σ / −1σ (0.006, 0.00009 /keVnr) together.
@@ -31,7 +31,7 @@ both QF parameters by +1σ / −1σ (0.006, 0.00009 /keVnr) together.
 Asimov data (``asimov(quenching)``, docs/statistics.md#asimov): n = s_SM + B, the SM CEvNS counts
 of the
 quenching choice plus the release's background predictions (prompt BRN, delayed BRN, steady
-state) at their nominal normalisations, i.e. μ(θ = 0) of ``coherent_ar_likelihood``.
+state) at their nominal normalisations, i.e. μ(θ = 0) of ``coherent_ar.likelihood``.
 """
 
 from __future__ import annotations
@@ -45,10 +45,10 @@ from nubound.physics import units
 from nubound.physics.cross_sections.cevns import cevns_total_cross_section_cm2
 from nubound.physics.cross_sections.kinematics import min_neutrino_energy_MeV
 from nubound.physics.errors import PhysicsInputError
-from nubound.physics.experiments import coherent_ar_likelihood as lik
-from nubound.physics.experiments import coherent_ar_release as rel
-from nubound.physics.experiments import coherent_ar_response as resp
 from nubound.physics.experiments.base import Channel, Experiment
+from nubound.physics.experiments.coherent_ar import data as rel
+from nubound.physics.experiments.coherent_ar import likelihood as lik
+from nubound.physics.experiments.coherent_ar import response as resp
 from nubound.physics.fluxes.pion_dar import (
     COHERENT_AR_2020,
     MICHEL_ENDPOINT_MeV,
@@ -167,7 +167,7 @@ class CoherentAr(Experiment):
         return lik.responses(self.observed, self.sm_signal())
 
     def profile(self, signal: NDArray) -> ProfileResult:
-        """Profiled χ² and best-fit nuisances (order ``coherent_ar_likelihood.NUISANCES``)."""
+        """Profiled χ² and best-fit nuisances (order ``coherent_ar.likelihood.NUISANCES``)."""
         s = self.check_signal(signal)
         batch = s.shape[:-1]
         flat = s.reshape(-1, self.n_bins)

@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 
 from nubound.physics.data import data_path
 from nubound.physics.errors import DataFileError
-from nubound.physics.experiments.coherent_csi_response import (
+from nubound.physics.experiments.coherent_csi.response import (
     PE_EDGES,
     RELEASE,
     TIME_EDGES_us,

@@ -15,7 +15,7 @@ a_M ∈ [0, 1.5], Gaussian pull (a_M − 1)²/0.03².
 χ²(S) = min_θ Σ_i (n_i − S_i − b_i(θ))²/σ_i² + (a_M − 1)²/0.03², all in counts/(10 eV · day).
 
 Profiling is exact and batched: a projected Levenberg–Marquardt on the seven parameters per
-signal, compiled (``dresden_ii_kernel``; the loop over a whole block of signals runs inside
+signal, compiled (``dresden_ii.kernel``; the loop over a whole block of signals runs inside
 one call), started from the background-only best fit shifted by the linear response of θ to the
 signal, with a second start at the background-only fit where the first one ends above it. The
 tests compare it with iminuit on random signals.
@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from nubound.physics.errors import PhysicsInputError
-from nubound.physics.experiments import dresden_ii_kernel as kernel
+from nubound.physics.experiments.dresden_ii import kernel as kernel
 from nubound.physics.statistics.profile import ProfileResult
 
 PARAMETER_NAMES = ("h", "c", "w", "A", "B", "C", "a_M")
@@ -58,7 +58,7 @@ def background_components(theta: NDArray, energy_keV: NDArray) -> dict[str, NDAr
     """b(E; θ) split into its parts, counts/(10 eV · day), θ (..., 7) → (..., nE) each:
     ``continuum`` A + B e^{−CE}, ``ge71_l_peaks`` h [G(c, w) + 0.008 G(1.142 keV, w)],
     ``ge71_m_peak`` h a_M w κ (module docstring; the compiled fit,
-    ``dresden_ii_kernel``, evaluates the same model and is tested against it)."""
+    ``dresden_ii.kernel``, evaluates the same model and is tested against it)."""
     th = np.asarray(theta, dtype=float)[..., None]
     e = np.asarray(energy_keV, dtype=float)
     h, c, w, a, b, cexp, a_m = (th[..., i, :] for i in range(7))
@@ -94,7 +94,7 @@ class ProfiledChi2:
         if steps.size == 0 or not np.allclose(steps, steps[0], rtol=1e-6, atol=0):
             raise PhysicsInputError("Dresden-II bins must be uniform (10 eVee)")
         kappa = m_peak_per_unit_width(self.energy_keV)
-        # layout of dresden_ii_kernel: E, 1/σ, n/σ, κ/σ, (E − E₂)²
+        # layout of dresden_ii.kernel: E, 1/σ, n/σ, κ/σ, (E − E₂)²
         self._background = kernel.Background(
             grid=np.ascontiguousarray(np.stack([
                 self.energy_keV, self.inv_sigma, self.rate * self.inv_sigma,
@@ -130,7 +130,7 @@ class ProfiledChi2:
     def profile(self, signal: NDArray) -> ProfileResult:
         """Profile θ for signals (..., n_bins) in counts/(10 eV · day): χ² (...), θ̂ (..., 7)
         in the order of PARAMETER_NAMES, and whether each fit converged (module docstring
-        of ``dresden_ii_kernel``)."""
+        of ``dresden_ii.kernel``)."""
         s = np.asarray(signal, dtype=float)
         if s.ndim == 0 or s.shape[-1] != self.rate.size:
             raise PhysicsInputError(

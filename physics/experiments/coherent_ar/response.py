@@ -24,7 +24,7 @@ from scipy.special import ndtr
 
 from nubound.physics import units
 from nubound.physics.errors import PhysicsInputError
-from nubound.physics.experiments import coherent_ar_release as rel
+from nubound.physics.experiments.coherent_ar import data as rel
 from nubound.physics.fluxes.pion_dar import time_bin_fractions
 
 # Recoil grid: midpoints of 0.25 keVnr cells up to 150 keVnr, above T_max = 149.6 keVnr of Ar-40

@@ -34,7 +34,7 @@ from functools import cache
 import numpy as np
 from numpy.typing import NDArray
 
-from nubound.physics.experiments import coherent_ar_release as rel
+from nubound.physics.experiments.coherent_ar import data as rel
 from nubound.physics.statistics.profile import (
     EXPERIMENT_TOLERANCE,
     LinearResponse,

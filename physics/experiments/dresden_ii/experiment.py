@@ -11,7 +11,7 @@ Units and conventions of this experiment (the shared contract, ``experiments.bas
 - ``chi2(signal)`` takes signals in counts over the exposure, divides them by the 96.4 days and
   evaluates the Gaussian χ² of docs/experiments/dresden_ii.md#likelihood on rates per 10 eVee per
   day with the released σ
-  (profiled over the seven background nuisances, ``dresden_ii_background``).
+  (profiled over the seven background nuisances, ``dresden_ii.likelihood``).
 
 Channels: one averaged Ge nucleus (Z = 32, mean N and mass; ⁷⁶Ge dropped by default like the
 reference code, option ``include_ge76``), Klein–Nystrand form factor with R = 1.2 A^{1/3} fm,
@@ -40,12 +40,12 @@ from nubound.physics.cross_sections.kinematics import max_recoil_MeV, min_neutri
 from nubound.physics.data import data_path
 from nubound.physics.errors import DataFileError, PhysicsInputError
 from nubound.physics.experiments.base import Channel, Experiment
-from nubound.physics.experiments.dresden_ii_background import (
+from nubound.physics.experiments.dresden_ii.likelihood import (
     PARAMETER_NAMES,
     ProfiledChi2,
     background_rate,
 )
-from nubound.physics.experiments.dresden_ii_response import (
+from nubound.physics.experiments.dresden_ii.response import (
     MIN_IONISATION_keV,
     bin_probabilities,
     gauss_legendre_panels,

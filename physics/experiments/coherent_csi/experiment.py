@@ -5,8 +5,8 @@ the SNS π-DAR flux (``fluxes.pion_dar``), one channel per target and flux compo
 delayed νe + ν̄μ) because the components arrive at different times. The response maps a true
 recoil to the 9 PE × 11 time analysis bins (flattened, ``i_pe * 11 + i_time``): quenching
 polynomial → gamma-smeared photoelectrons × ε_E → arrival-time fraction × ε_t
-(``coherent_csi_response``). Backgrounds: steady state from the anti-coincidence window, BRN
-and NIN from the release's PDFs (``coherent_csi_data``).
+(``coherent_csi.response``). Backgrounds: steady state from the anti-coincidence window, BRN
+and NIN from the release's PDFs (``coherent_csi.data``).
 
 Likelihood (docs/statistics.md#poisson): binned Poisson χ² with Gaussian pulls on four linear
 nuisances,
@@ -22,7 +22,7 @@ nuisances,
   linear in θ_ss), so the same batched profiler handles it; ``"gaussian"`` uses its quadratic
   approximation, a pull of width 1/√N_AC = 2.78 % (the two differ by ≈ (2/3) N_AC |θ_ss|³,
   ≈ 0.1 in χ² at a 2σ pull).
-- θ_brn: 4.6/18.4 = 25 %; θ_nin: 2.0/5.6 = 36 % (``coherent_csi_data``).
+- θ_brn: 4.6/18.4 = 25 %; θ_nin: 2.0/5.6 = 36 % (``coherent_csi.data``).
 """
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ from nubound.physics.atomic_binding import effective_electron_count
 from nubound.physics.cross_sections.cevns import cevns_total_cross_section_cm2
 from nubound.physics.cross_sections.kinematics import max_recoil_MeV, min_neutrino_energy_MeV
 from nubound.physics.errors import PhysicsInputError
-from nubound.physics.experiments import coherent_csi_data as csi_data
-from nubound.physics.experiments import coherent_csi_response as resp
 from nubound.physics.experiments.base import Channel, Experiment
+from nubound.physics.experiments.coherent_csi import data as csi_data
+from nubound.physics.experiments.coherent_csi import response as resp
 from nubound.physics.fluxes.pion_dar import (
     COHERENT_CSI_2021,
     MICHEL_ENDPOINT_MeV,
@@ -86,7 +86,7 @@ class CoherentCsI(Experiment):
         timing PDF, produced by the delayed νe, fits the delayed-neutrino profile with a
         mean of ≈ 470 ns (the neutrons' transit adds a little), confirming the t_rec origin.
     signal_norm_sigma : prior width of the signal normalisation (default 42/341).
-    ss_template : ``factorized`` (default) or ``anticoincidence_2d`` (``coherent_csi_data``).
+    ss_template : ``factorized`` (default) or ``anticoincidence_2d`` (``coherent_csi.data``).
     ss_constraint : ``poisson`` (default) or ``gaussian`` (module docstring).
     include_electrons : add the ν–e channels (default True).
     """
