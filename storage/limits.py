@@ -281,8 +281,12 @@ def coupling_limits(
     nuisance: str = PROFILE,
     prior: str | Mapping[str, str] = "flat",
     reference: str = "global",
+    critical: xr.DataArray | None = None,
 ) -> xr.Dataset:
     """Upper limit on the coupling at each mediator mass (definitions: module docstring).
+
+    ``critical``: Feldman–Cousins critical values over (mass, coupling) (NaN: Wilks'
+    threshold) instead of the constant threshold (:func:`calibrated_delta_chi2`).
 
     Returns
     -------
@@ -304,6 +308,7 @@ def coupling_limits(
     dchi2 = delta_chi2(chi2, over=None if reference == "global" else [coupling])
     dchi2 = dchi2.transpose(mass, coupling)
     level = threshold(cl, dof)
+    dchi2 = calibrated_delta_chi2(dchi2, level, critical)
     scale = axis_scale(dchi2[coupling])
     g = np.asarray(dchi2[coupling].values, dtype=float)
     per_mass = [
@@ -346,6 +351,17 @@ def coupling_limits(
     )
 
 
+def calibrated_delta_chi2(dchi2: xr.DataArray, level: float,
+                          critical: xr.DataArray | None) -> xr.DataArray:
+    """Δχ² · level / t_c: crosses ``level`` where Δχ² crosses the critical value t_c (the
+    Feldman–Cousins acceptance, docs/feldman-cousins.md), keeping Δχ² ≥ 0 for the log
+    interpolation of :func:`allowed_intervals_1d`; NaN t_c keeps Δχ² (Wilks)."""
+    if critical is None:
+        return dchi2
+    factor = (level / critical).fillna(1.0).broadcast_like(dchi2).transpose(*dchi2.dims)
+    return (dchi2 * factor).assign_attrs(dchi2.attrs)
+
+
 def result_attrs(
     chi2: xr.DataArray, cl: float, dof: int, level: float, nuisance: str, reference: str
 ) -> dict:
@@ -374,8 +390,11 @@ def parameter_intervals(
     dof: int = 1,
     nuisance: str = PROFILE,
     prior: str | Mapping[str, str] = "flat",
+    critical: xr.DataArray | None = None,
 ) -> xr.Dataset:
     """Allowed intervals of each parameter, the other model axes profiled (or marginalized).
+    ``critical``: Feldman–Cousins critical values along a one-axis grid (as
+    :func:`coupling_limits`).
 
     For a one-parameter model (the magnetic moment) this is its allowed interval(s); for NSI
     the interval(s) of each ε with the other ε profiled. Δχ² is taken against the minimum of
@@ -396,7 +415,7 @@ def parameter_intervals(
         if p not in axes:
             raise ConfigError(f"parameters: '{p}' is not an axis; axes: {', '.join(axes)}")
         profile = reduce_axes(chi2, [a for a in axes if a != p], nuisance, prior=prior).compute()
-        dchi2 = delta_chi2(profile)
+        dchi2 = calibrated_delta_chi2(delta_chi2(profile), level, critical)
         x = np.asarray(dchi2[p].values, dtype=float)
         values = np.asarray(dchi2.values, dtype=float)
         rows.append(allowed_intervals_1d(x, values, level, scale=axis_scale(dchi2[p])))
