@@ -74,6 +74,7 @@ def compute_limits(
     nuisance: str = "profile",
     reference: str = "global",
     contour: tuple[str, str] | None = None,
+    critical: xr.DataArray | None = None,
 ) -> xr.Dataset:
     """Coupling limits per mass for mediator stores (a ``mass*`` axis), intervals otherwise;
     with ``contour = (x, y)`` the allowed region's boundary in that plane (default 2 dof)."""
@@ -88,7 +89,7 @@ def compute_limits(
     names = experiments or lim.available_experiments(ds)
     axes = lim.model_axes(lim.experiment_chi2(ds, names[0], quenching)) if names else []
     common = dict(experiments=experiments, quenching=quenching, cl=cl, dof=dof or 1,
-                  nuisance=nuisance)
+                  nuisance=nuisance, critical=critical)
     if any(a.startswith("mass") for a in axes):
         return lim.coupling_limits(ds, reference=reference, **common)
     return lim.parameter_intervals(ds, **common)
@@ -111,7 +112,8 @@ def _header(result: xr.Dataset) -> dict:
         "quenching": a.get("quenching", ""),
         "nuisance": a.get("nuisance", ""),
         "reference": a.get("reference", ""),
-    }
+        "method": a.get("method", "wilks"),
+    } | {k: v for k, v in a.items() if k.startswith("fc_")}
 
 
 def _intervals(result: xr.Dataset, row: dict) -> list[dict]:
@@ -245,17 +247,32 @@ def limits_table(result: xr.Dataset) -> str:
                 "none" if res["complete"] else "incomplete grid")
             lines.append(f"{name}: best fit {best:.4g}; allowed {allowed}")
     lines.append("('<' marks an interval end at the grid's edge: the region continues beyond)")
+    if data["method"] == "fc":
+        from nubound.jobs.calibrate_cmd import fc_summary_lines
+
+        lines += fc_summary_lines(data)
     return "\n".join(lines)
 
 
 def _cmd_limits(args: argparse.Namespace) -> int:
     ds = open_store(args.store)
+    experiments, quenching = parse_experiments(args.experiments), parse_quenching(args.quenching)
+    critical, info = None, {}
+    if args.method == "fc":  # t = χ² − min along the grid line: per-mass reference
+        from nubound.jobs.calibrate_cmd import fc_critical
+        from nubound.physics.errors import ConfigError
+
+        if args.contour:
+            raise ConfigError("--method fc: contours are not calibrated (one shown parameter "
+                              "per grid line); use --method wilks with --contour")
+
+        critical, info = fc_critical(args.store, ds, experiments, quenching, args.cl)
     result = compute_limits(
-        ds, experiments=parse_experiments(args.experiments),
-        quenching=parse_quenching(args.quenching), cl=args.cl, dof=args.dof,
-        nuisance=args.nuisance, reference=args.reference,
-        contour=parse_contour(args.contour),
+        ds, experiments=experiments, quenching=quenching, cl=args.cl, dof=args.dof,
+        nuisance=args.nuisance, reference="per_mass" if info else args.reference,
+        contour=parse_contour(args.contour), critical=critical,
     )
+    result.attrs.update(info)
     _warn_edges(result)
     if args.format == "json":
         print(json.dumps(limits_json(result), indent=2))
@@ -284,6 +301,13 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     from nubound.storage.plots import plot_limits
 
     ds = open_store(args.store)
+    if args.method == "fc":
+        from nubound.storage.fc_plots import plot_wilks_and_fc
+
+        plot_wilks_and_fc(ds, args.store, args.output,
+                          experiments=parse_experiments(args.experiments),
+                          quenching=parse_quenching(args.quenching), cl=args.cl)
+        return 0
     plot_limits(ds, args.output, experiments=parse_experiments(args.experiments),
                 quenching=parse_quenching(args.quenching), cl=args.cl, dof=args.dof,
                 nuisance=args.nuisance, plane=parse_contour(args.contour),
@@ -303,6 +327,9 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="treatment of axes not shown (marginalize: flat prior)")
     p.add_argument("--reference", default="global", choices=["global", "per_mass"],
                    help="minimum for Δχ²: global, or per mass (raster scan)")
+    p.add_argument("--method", default="wilks", choices=["wilks", "fc"],
+                   help="thresholds: Wilks (chi2.ppf) or Feldman–Cousins critical values from "
+                   "`nubound calibrate` (per-mass reference; the plot shows both)")
 
 
 def add_limit_commands(subparsers: argparse._SubParsersAction) -> None:

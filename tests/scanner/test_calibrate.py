@@ -144,3 +144,39 @@ def test_select_points_and_targets_errors():
     assert parse_target("a,b").key == "a+b"
     with pytest.raises(ConfigError, match="--target"):
         parse_target("@fef")
+
+
+def test_cli_limits_and_plot_with_method_fc(calibrated, tmp_path, capsys):
+    import json
+
+    from nubound.jobs.cli import main
+
+    url, _, _ = calibrated
+    assert main(["limits", url, "--method", "fc", "--format", "json"]) == 0
+    fc = json.loads(capsys.readouterr().out)
+    assert fc["method"] == "fc" and fc["fc_toys_per_point"] == 40
+    assert fc["fc_target"] == "fake_a+fake_b" and fc["reference"] == "per_mass"
+    assert len(fc["fc_calibrated_points"]) == fc["fc_points_calibrated"] > 0
+    assert main(["limits", url, "--format", "json", "--reference", "per_mass"]) == 0
+    wilks = json.loads(capsys.readouterr().out)
+    assert wilks["method"] == "wilks" and len(wilks["limits"]) == len(fc["limits"])
+    assert main(["limits", url, "--method", "fc"]) == 0
+    assert "Feldman–Cousins (fake_a+fake_b)" in capsys.readouterr().out
+    assert main(["limits", url, "--method", "fc", "--experiments", "fake_b", "--quenching",
+                 "profile"]) == 0
+    capsys.readouterr()
+    out = tmp_path / "fc.png"
+    assert main(["plot", url, "--method", "fc", "-o", str(out)]) == 0
+    assert out.stat().st_size > 10_000
+
+
+def test_cli_errors_name_the_option(calibrated, capsys):
+    from nubound.jobs.cli import main
+
+    url, _, _ = calibrated
+    assert main(["calibrate", url, "--band", "2"]) == 2
+    assert "--band" in capsys.readouterr().err
+    assert main(["limits", url, "--method", "fc", "--experiments", "fake_a",
+                 "--quenching", "a"]) == 2
+    err = capsys.readouterr().err
+    assert "no calibration of 'fake_a@a'" in err and "fake_a+fake_b" in err
