@@ -39,6 +39,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         result = run_calibration(args.store, client, targets=targets, n_toys=args.toys,
                                  cls=tuple(args.cl or (0.9,)), region=args.region, band=band,
                                  points_per_block=args.points_per_block,
+                                 max_per_line=args.max_per_line,
                                  max_in_flight=args.max_in_flight, threads_max=args.workers)
     finally:
         client.close()
@@ -93,6 +94,9 @@ def add_calibrate_commands(subparsers) -> None:
     p.add_argument("--target", action="append", metavar="EXP[,EXP...][@QUENCHING]",
                    help="experiments combined, quenching profiled unless given (repeatable; "
                    "default: each experiment and all combined)")
+    p.add_argument("--max-per-line", type=int, default=None, metavar="N",
+                   help="near-limit: at most N points per grid line, those closest to a "
+                   "threshold (default: all in the band)")
     p.add_argument("--points-per-block", type=int, default=1,
                    help="calibrated points per Dask task (default 1)")
     p.add_argument("--workers", type=int, default=None, help="LocalCluster worker processes")

@@ -121,11 +121,13 @@ def check_target(spec: ScanSpec, target: CalibrationTarget) -> None:
 
 
 def select_points(chi2: np.ndarray, axis: int, cls: Sequence[float], region: str,
-                  band: tuple[float, float] = DEFAULT_BAND) -> np.ndarray:
+                  band: tuple[float, float] = DEFAULT_BAND,
+                  max_per_line: int | None = None) -> np.ndarray:
     """Grid indices (n, ndim) of the points to calibrate, in C order of the grid.
 
     ``near-limit``: Δχ² = χ² − min along ``axis`` within ``band`` × chi2.ppf(cl, 1) for some
-    cl; ``all``: every point.
+    cl; ``all``: every point. ``max_per_line`` keeps, on each grid line, only the points
+    whose Δχ² lies closest to a threshold (ties: the lower index).
     """
     if region not in REGIONS:
         raise ConfigError(f"--region: '{region}' not allowed; allowed: {', '.join(REGIONS)}")
@@ -140,6 +142,12 @@ def select_points(chi2: np.ndarray, axis: int, cls: Sequence[float], region: str
         for cl in cls:
             level = float(stats.chi2.ppf(cl, 1))
             mask |= (delta >= band[0] * level) & (delta <= band[1] * level)
+    if max_per_line is not None and region == "near-limit":
+        levels = np.array([stats.chi2.ppf(cl, 1) for cl in cls])
+        distance = np.min(np.abs(delta[..., None] - levels), axis=-1)
+        distance = np.moveaxis(np.where(mask, distance, np.inf), axis, -1)
+        rank = np.argsort(np.argsort(distance, axis=-1, kind="stable"), axis=-1)
+        mask &= np.moveaxis(rank < max_per_line, -1, axis)
     return np.argwhere(mask).astype(np.int64)
 
 
@@ -239,7 +247,8 @@ def store_spec(url: str, registry: PhysicsRegistry | None = None) -> tuple[ScanS
 
 def plan_calibration(url: str, spec: ScanSpec, store_id: str, target: CalibrationTarget, *,
                      n_toys: int, cls: Sequence[float], region: str, band: tuple[float, float],
-                     points_per_block: int) -> list[CalibrationTask]:
+                     points_per_block: int, max_per_line: int | None = None
+                     ) -> list[CalibrationTask]:
     """Create (or check, on resume) the target's calibration; return the tasks not yet done."""
     from nubound.storage.limits import combined_chi2
 
@@ -248,13 +257,14 @@ def plan_calibration(url: str, spec: ScanSpec, store_id: str, target: Calibratio
     ds = st.open_store(url)
     chi2 = combined_chi2(ds, list(target.experiments), target.quenching_map)
     chi2 = np.asarray(chi2.transpose(*spec.axis_names).values, dtype=float)
-    points = select_points(chi2, axis, cls, region, band)
+    points = select_points(chi2, axis, cls, region, band, max_per_line)
     cal.create_calibration(url, target.key, points=points, n_toys=n_toys,
                            points_per_block=points_per_block, attrs={
                                "experiments": list(target.experiments),
                                "quenching": target.quenching, "line_axis":
                                spec.axis_names[axis], "axes": list(spec.axis_names),
                                "region": region, "band": list(band), "store_id": store_id,
+                               "max_per_line": max_per_line,
                                "created_utc": datetime.now(UTC).isoformat(timespec="seconds")})
     done = cal.done_map(url, target.key)
     return [CalibrationTask(target, b, points[b * points_per_block:(b + 1) * points_per_block],
@@ -283,7 +293,8 @@ def finish_calibration(url: str, key: str, cls: Sequence[float]) -> dict:
 def run_calibration(url: str, client, *, targets: Sequence[CalibrationTarget] | None = None,
                     n_toys: int = 1000, cls: Sequence[float] = (0.9,),
                     region: str = "near-limit", band: tuple[float, float] = DEFAULT_BAND,
-                    points_per_block: int = 1, registry: PhysicsRegistry | None = None,
+                    points_per_block: int = 1, max_per_line: int | None = None,
+                    registry: PhysicsRegistry | None = None,
                     retries: int = 3, max_in_flight: int | None = None,
                     threads_max: int | None = None,
                     progress: TextIO | None = sys.stderr) -> CalibrationResult:
@@ -306,7 +317,8 @@ def run_calibration(url: str, client, *, targets: Sequence[CalibrationTarget] | 
     totals = {}
     for target in targets:
         todo = plan_calibration(url, spec, store_id, target, n_toys=n_toys, cls=cls,
-                                region=region, band=band, points_per_block=points_per_block)
+                                region=region, band=band, points_per_block=points_per_block,
+                                max_per_line=max_per_line)
         totals[target.key] = cal.done_map(url, target.key).size
         tasks.extend(todo)
     total = sum(totals.values())

@@ -135,6 +135,11 @@ def test_select_points_and_targets_errors():
     pts = select_points(chi2, 1, (0.9,), "near-limit")
     assert pts.tolist() == [[0, 2], [1, 2]]  # Δχ² 3.0 and 2.0 lie in [1.35, 5.41]
     assert select_points(chi2, 1, (0.9,), "all").shape == (8, 2)
+    wide = select_points(chi2, 1, (0.9,), "near-limit", band=(0.1, 10.0))
+    assert wide.tolist() == [[0, 1], [0, 2], [0, 3], [1, 0], [1, 2], [1, 3]]
+    # closest to 2.706: Δχ² 3.0 on line 0, 2.0 on line 1
+    assert select_points(chi2, 1, (0.9,), "near-limit", band=(0.1, 10.0),
+                         max_per_line=1).tolist() == [[0, 2], [1, 2]]
     with pytest.raises(ConfigError, match="region"):
         select_points(chi2, 1, (0.9,), "some")
     with pytest.raises(ConfigError, match="incomplete"):
