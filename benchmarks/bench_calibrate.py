@@ -40,18 +40,23 @@ def _migrad_line(exp, signals, values) -> np.ndarray:
     n, n_ac, centre = values[:nb], values[nb], values[nb + 1:]
     comps = exp.background_components
     sig_s, _, sig_brn, sig_nin = exp.prior_sigma
-    out = []
-    for s in signals:
-        def cost(a, tss, tbrn, tnin, s=s):
+    n_ac_nominal = exp.anticoincidence_events
+    def cost_for(s):
+        def cost(a, tss, tbrn, tnin):
             mu = (s * a + comps["steady_state"] * (1 + tss) + comps["brn"] * (1 + tbrn)
                   + comps["nin"] * (1 + tnin))
             if np.any(mu <= 0) or tss <= -1:
                 return 1e30
             pulls = (((a - 1 - centre[0]) / sig_s) ** 2 + ((tbrn - centre[2]) / sig_brn) ** 2
                      + ((tnin - centre[3]) / sig_nin) ** 2)
-            return float(poisson_chi2(n, mu) + pulls + 2 * (n_ac * tss - n_ac * np.log1p(tss)))
+            mu_ac = n_ac_nominal * (1 + tss)  # the AC count's Poisson term, toy count n_ac
+            return float(poisson_chi2(n, mu) + pulls + poisson_chi2(np.array([n_ac]),
+                                                                    np.array([mu_ac])))
+        return cost
 
-        m = Minuit(cost, a=1.0, tss=0.0, tbrn=0.0, tnin=0.0)
+    out = []
+    for s in signals:
+        m = Minuit(cost_for(s), a=1.0, tss=0.0, tbrn=0.0, tnin=0.0)
         m.errordef = Minuit.LEAST_SQUARES
         m.migrad()
         out.append(m.fval)
