@@ -10,11 +10,11 @@ export NUBOUND_DATA_DIR := $(abspath ../shared/data)
 endif
 endif
 
-.PHONY: venv run test bench lint clean
+.PHONY: venv run test bench lint clean docs validation
 
 $(BIN)/nubound: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test,docs]'
 	touch $@
 
 venv: $(BIN)/nubound
@@ -30,11 +30,25 @@ run: venv
 test: venv
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
+	$(MAKE) docs
 
 # one core (one BLAS thread); -s shows the rates and ratios each module prints
 bench: venv
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest benchmarks \
 		-o python_files='bench_*.py' --benchmark-only -q -s
 
+# The documentation site (mkdocs.yml; warnings are errors) into site/; the API pages read the
+# packages' docstrings through build/api_src/nubound/<folder> (links to the top-level folders).
+docs: venv
+	mkdir -p build/api_src/nubound
+	for p in physics scanner storage jobs configs deploy; do ln -sfn ../../../$$p build/api_src/nubound/$$p; done
+	$(BIN)/mkdocs build --strict --quiet
+
+# docs/validation.md and the README's validation table, rescanned from the committed
+# configs/paper_*.toml (a fresh out/validation/, so the run times are those of this run).
+validation: venv
+	rm -rf out/validation
+	$(BIN)/python -m nubound.jobs.validation_report --stores out/validation
+
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build site *.egg-info

@@ -3,7 +3,7 @@
 Run: ``OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 .venv/bin/python -m pytest
 benchmarks/bench_coherent_csi.py --benchmark-only``. All paths profile the same χ² on the same
 random signals as tests/physics/test_coherent_csi_profile.py; ``extra_info`` holds evaluations
-per second, and the last benchmark prints the ratios. Target (issue 9): ≥ 1e5 per second per core.
+per second, and the last benchmark prints the ratios. Target: ≥ 1e5 per second per core.
 A third path is the first batched numpy algorithm (benchmarks/numpy_reference.py).
 """
 

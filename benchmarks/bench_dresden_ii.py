@@ -8,7 +8,7 @@ the production profiler (compiled kernel, one call for the whole block); a plain
 formula of ``background_rate`` with the Jacobian written out below, from the background-only
 fit; one MIGRAD fit per signal (the tests' truth). The references must agree with the
 production χ² to 1e-3. ``extra_info`` holds evaluations per second (per core when run as
-above); the last benchmark prints the ratios. Target (issue 10): ≥ 1e5 per second per core.
+above); the last benchmark prints the ratios. Target: ≥ 1e5 per second per core.
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ N_MINIMIZER = 16
 
 
 def _weighted_jacobian(theta, energy_keV, inv_sigma):
-    """∂b/∂θ / σ (7, nE) of background_rate's formula (physics.md §6), written out."""
+    """∂b/∂θ / σ (7, nE) of background_rate's formula (docs/experiments/dresden_ii.md#likelihood),
+    written out."""
     h, c, w, _, b, cexp, a_m = theta
     e = energy_keV
     g1 = np.exp(-((e - c) ** 2) / (2 * w**2))

@@ -2,7 +2,8 @@
 
 A profile (``profile_version = 1``) names a ``kind`` and the settings of that kind; the packaged
 profiles in ``configs/clusters/`` carry a comment on every key. The layer stays thin over
-dask-jobqueue (STYLE.md): ``slurm``/``pbs`` map one to one onto ``SLURMCluster``/``PBSCluster``
+dask-jobqueue (docs/design.md#conventions): ``slurm``/``pbs`` map one to one onto
+``SLURMCluster``/``PBSCluster``
 arguments, ``local`` onto ``distributed.LocalCluster``, ``address`` onto ``Client(address)``::
 
     profile_version = 1
@@ -276,6 +277,9 @@ def jobqueue_kwargs(profile: ClusterProfile) -> dict[str, Any]:
         "interface": profile.network["interface"],
         "job_script_prologue": list(w.pop("prologue", ())),
         "job_extra_directives": list(w.pop("job_extra_directives", ())),
+        # A worker's HTTP server (health, metrics; its Bokeh pages are off) would otherwise
+        # listen on 0.0.0.0: unauthenticated, on every interface of the compute node.
+        "worker_extra_args": ["--no-dashboard", "--dashboard-address", f"{_LOCALHOST}:0"],
     }
     kw.update(w)  # queue, account, log_directory, local_directory, death_timeout, resource_spec
     if profile.tls:

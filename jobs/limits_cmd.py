@@ -64,6 +64,39 @@ def open_store(path: str) -> xr.Dataset:
         raise DataFileError(f"STORE: cannot open '{path}' as a Zarr store ({exc})") from None
 
 
+def _stored_cl(ds: xr.Dataset) -> float:
+    from nubound.storage.limits import confidence_level
+
+    return confidence_level(ds.attrs)
+
+
+def sm_dataset(ds: xr.Dataset) -> xr.Dataset:
+    """The χ² of the store's experiments at the SM point of its spec (every non-mass axis 0),
+    laid out like the store (same variables, dims and quenching coordinates), for
+    ``--reference sm`` (see `docs/statistics.md#reference-minimum`). Evaluates the physics:
+    one row of the grid, with the store's data kind (observed or Asimov)."""
+    import numpy as np
+    import xarray as xr
+
+    from nubound.physics.errors import ConfigError
+    from nubound.scanner.reference import sm_chi2, sm_spec
+    from nubound.scanner.spec import parse_spec
+
+    if not ds.attrs.get("spec_toml"):
+        raise ConfigError("reference: 'sm' needs the scan spec stored in the store (spec_toml)")
+    spec = parse_spec(str(ds.attrs["spec_toml"]))
+    grid = sm_spec(spec)
+    axes = {a.name: (a.name, np.asarray(a.values, dtype=float), dict(ds[a.name].attrs))
+            for a in grid.axes}
+    out = {}
+    for exp, values in sm_chi2(spec).items():
+        var = ds[f"chi2_{exp}"]
+        coords = {d: axes[d] if d in axes else var[d] for d in var.dims}
+        out[f"chi2_{exp}"] = xr.DataArray(values, dims=var.dims, coords=coords,
+                                          attrs=dict(var.attrs))
+    return xr.Dataset(out, attrs=dict(ds.attrs))
+
+
 def compute_limits(
     ds: xr.Dataset,
     *,
@@ -74,10 +107,12 @@ def compute_limits(
     nuisance: str = "profile",
     reference: str = "global",
     contour: tuple[str, str] | None = None,
+    sm: xr.Dataset | None = None,
     critical: xr.DataArray | None = None,
 ) -> xr.Dataset:
     """Coupling limits per mass for mediator stores (a ``mass*`` axis), intervals otherwise;
-    with ``contour = (x, y)`` the allowed region's boundary in that plane (default 2 dof)."""
+    with ``contour = (x, y)`` the allowed region's boundary in that plane (default 2 dof).
+    ``sm``: the χ² at the SM point (:func:`sm_dataset`), needed for ``reference="sm"``."""
     from nubound.storage import limits as lim
 
     if contour is not None:
@@ -89,9 +124,11 @@ def compute_limits(
     names = experiments or lim.available_experiments(ds)
     axes = lim.model_axes(lim.experiment_chi2(ds, names[0], quenching)) if names else []
     common = dict(experiments=experiments, quenching=quenching, cl=cl, dof=dof or 1,
-                  nuisance=nuisance, critical=critical)
+                  nuisance=nuisance, reference=reference, sm=sm, critical=critical)
+    if critical is not None:  # FC: t = χ² − min along the calibrated grid line
+        common["reference"] = "per_mass" if any(a.startswith("mass") for a in axes) else "global"
     if any(a.startswith("mass") for a in axes):
-        return lim.coupling_limits(ds, reference=reference, **common)
+        return lim.coupling_limits(ds, **common)
     return lim.parameter_intervals(ds, **common)
 
 
@@ -113,6 +150,8 @@ def _header(result: xr.Dataset) -> dict:
         "nuisance": a.get("nuisance", ""),
         "reference": a.get("reference", ""),
         "method": a.get("method", "wilks"),
+        **({"sm_delta_chi2": _num(a["sm_delta_chi2"]),
+            "bsm_preferred": bool(a["bsm_preferred"])} if "sm_delta_chi2" in a else {}),
     } | {k: v for k, v in a.items() if k.startswith("fc_")}
 
 
@@ -158,6 +197,9 @@ def limits_json(result: xr.Dataset) -> dict:
                 "at_grid_edge": bool(result.at_grid_edge[i]),
                 "status": str(result.status.values[i]),
                 "coupling_first_crossing": _num(result.coupling_first_crossing[i]),
+                **({"sm_delta_chi2": _num(result.sm_delta_chi2[i]),
+                    "bsm_preferred": bool(result.bsm_preferred[i])}
+                   if "sm_delta_chi2" in result else {}),
                 "allowed_intervals": _intervals(result, {mass: i}),
             }
             for i in range(result.sizes[mass])
@@ -247,6 +289,7 @@ def limits_table(result: xr.Dataset) -> str:
                 "none" if res["complete"] else "incomplete grid")
             lines.append(f"{name}: best fit {best:.4g}; allowed {allowed}")
     lines.append("('<' marks an interval end at the grid's edge: the region continues beyond)")
+    lines.extend(bsm_preference_notes(data))
     if data["method"] == "fc":
         from nubound.jobs.calibrate_cmd import fc_summary_lines
 
@@ -254,25 +297,58 @@ def limits_table(result: xr.Dataset) -> str:
     return "\n".join(lines)
 
 
-def _cmd_limits(args: argparse.Namespace) -> int:
-    ds = open_store(args.store)
-    experiments, quenching = parse_experiments(args.experiments), parse_quenching(args.quenching)
-    critical, info = None, {}
-    if args.method == "fc":  # t = χ² − min along the grid line: per-mass reference
+def bsm_preference_notes(data: dict) -> list[str]:
+    """Lines saying where the data prefer a BSM signal over the SM by more than the threshold
+    (χ²_SM − the reference minimum > Δχ² threshold), from :func:`limits_json`'s dict."""
+    level = data["threshold"]
+    if "limits" in data:
+        rows = [r for r in data["limits"] if r.get("bsm_preferred")]
+        if not rows:
+            return []
+        worst = max(rows, key=lambda r: r["sm_delta_chi2"])
+        masses = ", ".join(f"{r['mass_MeV']:.4g}" for r in rows)
+        return [f"note: the data prefer a BSM signal over the SM by more than Δχ² = {level:.3f} "
+                f"at {len(rows)} of {len(data['limits'])} masses (MeV: {masses}); up to "
+                f"Δχ² = {worst['sm_delta_chi2']:.3g} at {worst['mass_MeV']:.4g} MeV. There the "
+                "SM itself is excluded at this CL: 'bsm_preferred' is that, not a missing "
+                "allowed coupling."]
+    if data.get("bsm_preferred"):
+        return [f"note: the data prefer a BSM point over the SM by Δχ² = "
+                f"{data['sm_delta_chi2']:.3g} > {level:.3f}: the SM is excluded at this CL."]
+    return []
+
+
+def limits_for_store(ds: xr.Dataset, args: argparse.Namespace) -> xr.Dataset:
+    """The result of ``nubound limits`` for parsed ``args``: ``--cl`` defaults to the store's
+    ``confidence_level``; the SM point is evaluated for ``--reference sm`` and, to explain them,
+    where no coupling is allowed at some mass (``below_grid`` → ``bsm_preferred`` when the
+    SM itself is excluded)."""
+    kwargs = dict(
+        experiments=parse_experiments(args.experiments),
+        quenching=parse_quenching(args.quenching),
+        cl=args.cl if args.cl is not None else _stored_cl(ds), dof=args.dof,
+        nuisance=args.nuisance, reference=args.reference, contour=parse_contour(args.contour),
+    )
+    info: dict = {}
+    if getattr(args, "method", "wilks") == "fc":  # t = χ² − min along the grid line
         from nubound.jobs.calibrate_cmd import fc_critical
         from nubound.physics.errors import ConfigError
 
-        if args.contour:
-            raise ConfigError("--method fc: contours are not calibrated (one shown parameter "
-                              "per grid line); use --method wilks with --contour")
-
-        critical, info = fc_critical(args.store, ds, experiments, quenching, args.cl)
-    result = compute_limits(
-        ds, experiments=experiments, quenching=quenching, cl=args.cl, dof=args.dof,
-        nuisance=args.nuisance, reference="per_mass" if info else args.reference,
-        contour=parse_contour(args.contour), critical=critical,
-    )
+        if args.contour or args.reference == "sm":
+            raise ConfigError("--method fc: contours and --reference sm are not calibrated "
+                              "(t = χ² − min along the grid line); use --method wilks")
+        kwargs["critical"], info = fc_critical(args.store, ds, kwargs["experiments"],
+                                               kwargs["quenching"], kwargs["cl"])
+    sm = sm_dataset(ds) if args.reference == "sm" else None
+    result = compute_limits(ds, sm=sm, **kwargs)
+    if sm is None and "status" in result and "below_grid" in set(result.status.values):
+        result = compute_limits(ds, sm=sm_dataset(ds), **kwargs)
     result.attrs.update(info)
+    return result
+
+
+def _cmd_limits(args: argparse.Namespace) -> int:
+    result = limits_for_store(open_store(args.store), args)
     _warn_edges(result)
     if args.format == "json":
         print(json.dumps(limits_json(result), indent=2))
@@ -290,6 +366,8 @@ def _warn_edges(result: xr.Dataset) -> None:
     status = [str(v) for v in result.status.values]
     for kind, fix in (("above_grid", "extend the coupling axis upwards"),
                       ("below_grid", "extend the coupling axis downwards"),
+                      ("bsm_preferred", "the data prefer a BSM signal: the SM is excluded "
+                       "there (see the note; --reference sm shows the limit against the SM)"),
                       ("incomplete", "rerun the scan: it resumes the missing blocks")):
         n = status.count(kind)
         if n:
@@ -306,12 +384,15 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 
         plot_wilks_and_fc(ds, args.store, args.output,
                           experiments=parse_experiments(args.experiments),
-                          quenching=parse_quenching(args.quenching), cl=args.cl)
+                          quenching=parse_quenching(args.quenching),
+                          cl=args.cl if args.cl is not None else _stored_cl(ds))
         return 0
     plot_limits(ds, args.output, experiments=parse_experiments(args.experiments),
-                quenching=parse_quenching(args.quenching), cl=args.cl, dof=args.dof,
-                nuisance=args.nuisance, plane=parse_contour(args.contour),
-                reference=args.reference)
+                quenching=parse_quenching(args.quenching),
+                cl=args.cl if args.cl is not None else _stored_cl(ds),
+                dof=args.dof, nuisance=args.nuisance, plane=parse_contour(args.contour),
+                reference=args.reference,
+                sm=sm_dataset(ds) if args.reference == "sm" else None)
     return 0
 
 
@@ -320,16 +401,18 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--experiments", help="comma-separated (default: all in the store)")
     p.add_argument("--quenching", default="profile",
                    help="profile (min over choices), a choice name, or exp=choice,...")
-    p.add_argument("--cl", type=float, default=0.9, help="confidence level (default 0.9)")
+    p.add_argument("--cl", type=float, default=None,
+                   help="confidence level (default: the store's confidence_level)")
     p.add_argument("--dof", type=int, default=None,
                    help="dof of the Δχ² threshold chi2.ppf(cl, dof) (default 1; 2 for 2-D plots)")
     p.add_argument("--nuisance", default="profile", choices=["profile", "marginalize"],
                    help="treatment of axes not shown (marginalize: flat prior)")
-    p.add_argument("--reference", default="global", choices=["global", "per_mass"],
-                   help="minimum for Δχ²: global, or per mass (raster scan)")
+    p.add_argument("--reference", default="global", choices=["global", "per_mass", "sm"],
+                   help="minimum for Δχ²: global, per mass (raster scan), or the SM point "
+                   "at each mass (every coupling 0)")
     p.add_argument("--method", default="wilks", choices=["wilks", "fc"],
                    help="thresholds: Wilks (chi2.ppf) or Feldman–Cousins critical values from "
-                   "`nubound calibrate` (per-mass reference; the plot shows both)")
+                   "`nubound calibrate` (Δχ² per grid line; the plot shows both)")
 
 
 def add_limit_commands(subparsers: argparse._SubParsersAction) -> None:

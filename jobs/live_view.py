@@ -5,7 +5,7 @@ whose script polls ``/state.json`` and redraws two SVG panels as blocks land; ``
 is the snapshot (:func:`snapshot`). It listens on 127.0.0.1 unless another address is given.
 The curve is :func:`nubound.storage.limits.coupling_limits` (upper coupling limit per mass,
 profiled over quenching); where that cannot be computed yet it falls back to the largest
-grid coupling with Δχ² ≤ ``scipy.stats.chi2.ppf(cl, 1)`` per mass (DESIGN.md, Limits).
+grid coupling with Δχ² ≤ ``scipy.stats.chi2.ppf(cl, 1)`` per mass (docs/design.md#limits-contract).
 """
 
 from __future__ import annotations

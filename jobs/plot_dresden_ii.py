@@ -18,7 +18,8 @@ QUENCHING_COLOURS = {"fef": "tab:red", "ybe": "tab:blue", "lindhard": "tab:green
 
 
 def background_components(theta: np.ndarray, energy_keV: np.ndarray) -> dict[str, np.ndarray]:
-    """The background of physics.md §6 split into named parts (rates per 10 eVee per day)."""
+    """The background of docs/experiments/dresden_ii.md#likelihood split into named parts (rates
+    per 10 eVee per day)."""
     from nubound.physics.experiments import dresden_ii_background as bk
 
     h, c, w, a, b, cexp, a_m = theta

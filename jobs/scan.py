@@ -10,6 +10,8 @@ import argparse
 import logging
 import sys
 
+from nubound.jobs.options import add_scan_options, positive_int
+
 log = logging.getLogger(__name__)
 
 
@@ -25,10 +27,12 @@ def _human_bytes(n: int) -> str:
 def _cmd_scan(args: argparse.Namespace) -> int:
     from distributed import Client, LocalCluster
 
+    from nubound.jobs.submit import load_registry
     from nubound.scanner.run import run_scan
     from nubound.scanner.spec import load_spec
 
-    spec = load_spec(args.config)  # every spec error before any cluster starts
+    registry = load_registry(args.registry)
+    spec = load_spec(args.config, registry=registry)  # every spec error before a cluster starts
     if args.cluster not in (None, "local") or args.live_view:
         if args.scheduler:
             from nubound.physics.errors import ConfigError
@@ -37,7 +41,8 @@ def _cmd_scan(args: argparse.Namespace) -> int:
         from nubound.jobs.submit import run_driver
 
         result = run_driver(args.config, cluster=args.cluster or "local", store=args.store,
-                            live_view=args.live_view, max_in_flight=args.max_in_flight)
+                            registry=registry, live_view=args.live_view,
+                            max_in_flight=args.max_in_flight)
         _print_result(result)
         return 0
     if args.scheduler:
@@ -48,8 +53,8 @@ def _cmd_scan(args: argparse.Namespace) -> int:
                                dashboard_address=args.dashboard_address)
         client = Client(cluster)
     try:
-        result = run_scan(spec, client, url=args.store, max_in_flight=args.max_in_flight,
-                          threads_max=args.workers)
+        result = run_scan(spec, client, url=args.store, registry=registry,
+                          max_in_flight=args.max_in_flight, threads_max=args.workers)
     finally:
         client.close()
         if cluster is not None:
@@ -117,21 +122,11 @@ def _cmd_status(args: argparse.Namespace) -> int:
 def add_scan_commands(subparsers) -> None:
     """Add ``scan`` and ``status`` to the ``nubound`` sub-command parsers."""
     scan = subparsers.add_parser("scan", help="run or resume a scan from a TOML spec")
-    scan.add_argument("config", help="scan spec (TOML), e.g. configs/quickstart.toml")
-    scan.add_argument("--store", help="store path or fsspec URL (default: the spec's `store`)")
-    scan.add_argument("--cluster", default=None, metavar="PROFILE",
-                      help="cluster profile: a packaged name (local, slurm, pbs, address; see "
-                      "`nubound cluster list`) or a .toml file; default: a LocalCluster on "
-                      "127.0.0.1")
-    scan.add_argument("--live-view", metavar="HOST:PORT", default=None,
-                      help="serve the live view of the scan at this address (e.g. 127.0.0.1:8050)")
+    add_scan_options(scan, cluster_required=False)
     scan.add_argument("--scheduler", metavar="ADDRESS",
                       help="use an existing scheduler instead, e.g. tcp://10.0.0.1:8786")
-    scan.add_argument("--workers", type=int, default=None,
+    scan.add_argument("--workers", type=positive_int, default=None,
                       help="LocalCluster worker processes (default: one per core)")
-    scan.add_argument("--max-in-flight", type=int, default=None,
-                      help="blocks on the scheduler at a time (default: grows with the cluster, "
-                      "see the README's 'Run on a cluster')")
     scan.add_argument("--dashboard-address", default="127.0.0.1:8787",
                       help="LocalCluster dashboard address (':0' for a free port)")
     scan.set_defaults(func=_cmd_scan)

@@ -23,11 +23,12 @@ import shutil
 import string
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 
 from nubound.jobs.clusters import ClusterProfile, client_from_profile, job_script, load_profile
+from nubound.jobs.options import add_scan_options
 from nubound.physics.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -99,7 +100,8 @@ def _job_name(store: str) -> str:
 
 
 def driver_job(config: str | Path, profile: ClusterProfile, *, store: str | None = None,
-               registry: str | None = None, live_view: str | None = None) -> DriverJob:
+               registry: str | None = None, live_view: str | None = None,
+               max_in_flight: int | None = None) -> DriverJob:
     """Render the driver batch script of ``config`` on ``profile`` (nothing is submitted)."""
     from dask.utils import parse_bytes
 
@@ -118,6 +120,8 @@ def driver_job(config: str | Path, profile: ClusterProfile, *, store: str | None
         args += ["--registry", registry]
     if live_view:
         args += ["--live-view", live_view]
+    if max_in_flight is not None:
+        args += ["--max-in-flight", str(max_in_flight)]
     directives = [f"#SBATCH --partition={d['queue']}"] if "queue" in d else []
     directives += [f"#SBATCH --account={d['account']}"] if "account" in d else []
     directives += [f"#SBATCH {x}" for x in d.get("job_extra_directives", ())]
@@ -156,11 +160,13 @@ def active_jobs(job_name: str) -> list[str]:
 
 
 def submit(config: str | Path, profile: ClusterProfile | str, *, store: str | None = None,
-           registry: str | None = None, live_view: str | None = None) -> Submission:
+           registry: str | None = None, live_view: str | None = None,
+           max_in_flight: int | None = None) -> Submission:
     """Submit the driver job with ``sbatch`` and return at once."""
     if not isinstance(profile, ClusterProfile):
         profile = load_profile(profile)
-    job = driver_job(config, profile, store=store, registry=registry, live_view=live_view)
+    job = driver_job(config, profile, store=store, registry=registry, live_view=live_view,
+                     max_in_flight=max_in_flight)
     running = active_jobs(job.job_name)
     if running:
         raise ConfigError(f"the scan of {job.store} already runs as job {running[0]}; follow it "
@@ -173,6 +179,24 @@ def submit(config: str | Path, profile: ClusterProfile | str, *, store: str | No
     job_id = _slurm(["sbatch", "--parsable", str(path)]).split(";")[0]
     return Submission(job_id, job.job_name, job.store, job.log_file.replace("%j", job_id),
                       str(path))
+
+
+def worker_comment(driver_job_id: str) -> str:
+    """The SLURM comment of the worker jobs of driver job ``driver_job_id``."""
+    return f"nubound-driver-{driver_job_id}"
+
+
+def tag_worker_jobs(profile: ClusterProfile, driver_job_id: str | None) -> ClusterProfile:
+    """``profile`` whose SLURM worker jobs carry :func:`worker_comment` of the driver job.
+
+    ``deploy/driver.sbatch`` cancels the jobs with that comment when the driver job ends or is
+    cancelled. Unchanged outside a SLURM job or for other kinds.
+    """
+    if profile.kind != "slurm" or not driver_job_id:
+        return profile
+    extra = (*profile.workers.get("job_extra_directives", ()),
+             f"--comment={worker_comment(driver_job_id)}")
+    return replace(profile, workers={**profile.workers, "job_extra_directives": extra})
 
 
 def run_driver(config: str | Path, *, cluster: ClusterProfile | str, store: str | None = None,
@@ -189,6 +213,7 @@ def run_driver(config: str | Path, *, cluster: ClusterProfile | str, store: str 
     from nubound.storage.store import update_attrs
 
     profile = cluster if isinstance(cluster, ClusterProfile) else load_profile(cluster)
+    profile = tag_worker_jobs(profile, os.environ.get("SLURM_JOB_ID"))
     spec = load_spec(config, registry=registry)
     url, _ = prepare_store(spec, url=scan_store(config, profile, store=store, registry=registry),
                            registry=registry)
@@ -210,12 +235,12 @@ def _cmd_submit(args: argparse.Namespace) -> int:
     profile = load_profile(args.cluster)
     if args.dry_run:
         job = driver_job(args.config, profile, store=args.store, registry=args.registry,
-                         live_view=args.live_view)
+                         live_view=args.live_view, max_in_flight=args.max_in_flight)
         print(job.script)
         print(f"# worker job script of profile '{profile.name}':\n{job_script(profile)}")
         return 0
     sub = submit(args.config, profile, store=args.store, registry=args.registry,
-                 live_view=args.live_view)
+                 live_view=args.live_view, max_in_flight=args.max_in_flight)
     print(f"submitted job {sub.job_id}\n"
           f"  store:   {sub.store}\n"
           f"  log:     {sub.log_file}\n"
@@ -259,21 +284,10 @@ def _cmd_live_view(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_scan_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("config", help="scan spec (TOML)")
-    p.add_argument("--cluster", required=True, help="cluster profile: a packaged name "
-                   "(`nubound cluster list`) or a .toml file")
-    p.add_argument("--store", help="store path or fsspec URL (default: the spec's, placed under "
-                   "the profile's store_root when relative)")
-    p.add_argument("--live-view", metavar="HOST:PORT", help="serve the live view of the scan "
-                   "(e.g. 127.0.0.1:8050)")
-    p.add_argument("--registry", metavar="MODULE:ATTR", help=argparse.SUPPRESS)
-
-
 def add_submit_commands(subparsers) -> None:
     """Add ``submit``, ``cluster list|show`` and ``live-view`` to the ``nubound`` parser."""
     p = subparsers.add_parser("submit", help="submit a whole scan as a batch job (SLURM)")
-    _add_scan_arguments(p)
+    add_scan_options(p, cluster_required=True)
     p.add_argument("--dry-run", action="store_true",
                    help="print the driver and worker job scripts, submit nothing")
     p.set_defaults(func=_cmd_submit)
@@ -299,13 +313,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m nubound.jobs.submit")
     sub = parser.add_subparsers(dest="command", required=True)
     drive = sub.add_parser("drive", help="run the scan of a submitted driver job")
-    _add_scan_arguments(drive)
+    add_scan_options(drive, cluster_required=True)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         result = run_driver(args.config, cluster=args.cluster, store=args.store,
-                            registry=load_registry(args.registry), live_view=args.live_view)
+                            registry=load_registry(args.registry), live_view=args.live_view,
+                            max_in_flight=args.max_in_flight)
     except ConfigError as exc:
         print(f"nubound: error: {exc}", file=sys.stderr)
         return 2

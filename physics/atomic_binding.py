@@ -9,8 +9,9 @@ Table 1-1, "Electron binding energies", G.P. Williams (values from Bearden & Bur
 Phys. 39 (1967) 125; Cardona & Ley 1978; Fuggle & Mårtensson 1980), in eV, relative to the
 vacuum level for Ar and to the Fermi level for the solids. Subshells the table does not list
 (the valence 5s²5p⁵ of I and the 6s¹ of Cs) are bound below the lowest listed edge; they are
-counted at T → 0, like the 4s²4p² of Ge in the reference analysis (physics.md §3).
-Germanium keeps the steps of the reference analysis (physics.md §3), which are the same table
+counted at T → 0, like the 4s²4p² of Ge in the reference analysis (docs/physics.md#atomic-binding).
+Germanium keeps the steps of the reference analysis (docs/physics.md#atomic-binding), which are the
+same table
 with the two 3d levels (29.8, 29.2 eV) merged at 29.8 eV.
 """
 
@@ -46,7 +47,8 @@ SUBSHELLS_eV: dict[str, tuple[tuple[str, float, int], ...]] = {
 
 ATOMIC_NUMBERS = {"Ge": 32, "Ar": 18, "I": 53, "Cs": 55}
 
-# Germanium steps as in the reference analysis (physics.md §3): (threshold keV, Z_eff above it)
+# Germanium steps as in the reference analysis (docs/physics.md#atomic-binding): (threshold keV,
+# Z_eff above it)
 _GE_STEPS_keV = (
     (0.0, 4), (0.0298, 14), (0.1208, 18), (0.1249, 20), (0.1801, 22),
     (1.217, 26), (1.248, 28), (1.4146, 30), (11.11, 32),
@@ -73,6 +75,11 @@ def effective_electron_count(element: str, recoil_energy_MeV: ArrayLike) -> NDAr
     """Z_eff(T): electrons of ``element`` with binding energy ≤ T (T in MeV; 0 for T < 0).
 
     Elements: ``Ge`` (reference-analysis steps), ``Cs``, ``I``, ``Ar`` (X-ray Data Booklet).
+
+    Examples
+    --------
+    >>> effective_electron_count("Ge", [0.0, 0.05e-3, 2e-3, 20e-3]).tolist()  # T in MeV
+    [4.0, 14.0, 30.0, 32.0]
     """
     try:
         steps = ELEMENT_STEPS_keV[element]

@@ -27,6 +27,13 @@ def helm(q_MeV: ArrayLike, A: float, *, skin_fm: float = 0.9) -> NDArray:
 
     F(q) = 3 j₁(q r₀)/(q r₀) exp(−q²s²/2), r₀² = c² + 7/3 π² a² − 5 s²,
     c = 1.23 A^{1/3} − 0.60 fm, a = 0.52 fm, s = 0.9 fm.
+
+    Examples
+    --------
+    >>> float(helm(0.0, 133))  # F(0) = 1
+    1.0
+    >>> 0.77 < float(helm(50.0, 133)) < 0.78  # Cs at q = 50 MeV
+    True
     """
     q_fm = np.asarray(q_MeV, dtype=float) / units.hbar_c_MeV_fm
     c = 1.23 * A ** (1.0 / 3.0) - 0.60

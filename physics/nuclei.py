@@ -1,7 +1,7 @@
 """Target nuclei: charge, neutron number, nuclear mass, and natural isotopic mixtures.
 
 Atomic masses: AME2020 (W.J. Huang et al., Chin. Phys. C 45, 030002 (2021)).
-Isotopic abundances of germanium: IUPAC 2013 / physics.md section 2 (70, 72, 73, 74, 76 with
+Isotopic abundances of germanium: IUPAC 2013 / docs/physics.md#constants (70, 72, 73, 74, 76 with
 20.57, 27.45, 7.75, 36.50, 7.73 %).
 """
 
@@ -80,7 +80,8 @@ def _natural(name: str, pairs: tuple[tuple[str, float], ...]) -> Target:
 GE_NATURAL_ABUNDANCES = (
     ("Ge70", 20.57), ("Ge72", 27.45), ("Ge73", 7.75), ("Ge74", 36.50), ("Ge76", 7.73),
 )
-# The reference analysis' Dresden-II code keeps 70, 72, 73, 74 and drops 76 (physics.md §6).
+# The reference analysis' Dresden-II code keeps 70, 72, 73, 74 and drops 76
+# (docs/experiments/dresden_ii.md#signal).
 GE_WITHOUT_76_ABUNDANCES = (("Ge70", 20.52), ("Ge72", 27.45), ("Ge73", 7.76), ("Ge74", 36.52))
 
 TARGETS: dict[str, Target] = {

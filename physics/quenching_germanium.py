@@ -1,4 +1,5 @@
-"""Germanium ionisation quenching: E_ee = Q(T)·T for nuclear recoils (physics.md §6, Dresden-II).
+"""Germanium ionisation quenching: E_ee = Q(T)·T for nuclear recoils
+(docs/experiments/dresden_ii.md#response).
 
 Choices:
 
@@ -7,7 +8,7 @@ Choices:
   ``dresden-ii/QF_Fef_YBe.txt`` for 0–4.5 keVnr and interpolated linearly in T. Above the table
   both follow the Lindhard form with the k that makes Q continuous at 4.5 keVnr (a documented
   choice: k = 0.157 for Fef, whose column *is* Lindhard k = 0.157 above ≈ 1.34 keVnr; k ≈ 0.164
-  for YBe, which approaches Lindhard with k ≈ 0.16, ``data/dresden-ii/README.md``; a jump to
+  for YBe, which approaches Lindhard with k ≈ 0.16, docs/experiments/dresden_ii.md#data; a jump to
   k = 0.157 would make E_ee(T) drop by 4 % at 4.5 keVnr). Recoils above 4.5 keVnr need
   Eν > 12 MeV, beyond every reactor spectrum used here, so this choice does not change rates.
 - ``lindhard``: Q = k g(ε)/(1 + k g(ε)), g = 3ε^0.15 + 0.7ε^0.6 + ε, ε = 11.5 Z^{-7/3} T[keV],
@@ -30,7 +31,7 @@ from nubound.physics.errors import DataFileError, PhysicsInputError
 
 QUENCHING_CHOICES = ("fef", "ybe", "lindhard")
 GERMANIUM_Z = 32
-LINDHARD_K_GERMANIUM = 0.157  # physics.md §6
+LINDHARD_K_GERMANIUM = 0.157  # docs/experiments/dresden_ii.md#response
 QF_TABLE_KEY = "dresden-ii/QF_Fef_YBe.txt"
 
 

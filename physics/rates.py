@@ -2,8 +2,8 @@
 
 For a channel with moments M_k(T) (see ``experiments.base``), per target particle per MeV:
 
-- CEvNS (physics.md §2): (G_F² M/π) Q_V² F²(q) [M_0 − T M_1 − (M T/2) M_2];
-- ν–e (physics.md §3), per electron (Z_eff is in the response):
+- CEvNS (docs/physics.md#cevns): (G_F² M/π) Q_V² F²(q) [M_0 − T M_1 − (M T/2) M_2];
+- ν–e (docs/physics.md#neutrino-electron-scattering), per electron (Z_eff is in the response):
   (G_F² m_e/2π) [(g_V+g_A)² M_0 + (g_V−g_A)² (M_0 − 2T M_1 + T² M_2) − (g_V²−g_A²) m_e T M_2].
 
 The moment integrals start at Eν_min(T), where the kinematic factors vanish, so no clipping is

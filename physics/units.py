@@ -38,7 +38,7 @@ muon_lifetime_ns = 2196.9811  # PDG 2022
 
 # Weak mixing angle at q → 0 in the MS-bar scheme (PDG 2022, "Electroweak model" review).
 sin2_theta_w_pdg = 0.23857
-# Value used by the reference analysis' Dresden-II code (physics.md, section 1).
+# Value used by the reference analysis' Dresden-II code (docs/physics.md#constants).
 sin2_theta_w_reference = 0.23868
 # nubound's default: the low-energy PDG value.
 sin2_theta_w = sin2_theta_w_pdg

@@ -1,9 +1,10 @@
 """Elastic submission: keep as many tasks on the scheduler as the cluster can use, no more.
 
 A scan (or a calibration) is a long list of independent block tasks. Submitting all of them at
-once costs the scheduler ≈ 10 kB and the client ≈ 2 ms per task (1e5 blocks: ≈ 1 GB and minutes
-before the first result; measured, see ``docs/design.md``), so tasks go out through a window.
-The window has to be large enough for two readers of the scheduler's queue:
+once costs the scheduler ≈ 3.5 kB per task (1e5 blocks: 340 MB, and 20 s before the scheduler
+has registered them; measured, see ``docs/design.md#submission``) and grows without bound with the grid,
+so tasks go out through a window. The window has to be large enough for two readers of the
+scheduler's queue:
 
 - the workers, which idle when fewer than ≈ 2 tasks per thread are queued;
 - Dask's adaptive scaling (``Scheduler.adaptive_target``), which asks for ``queued work /
@@ -25,7 +26,7 @@ from itertools import islice
 from typing import Any
 
 # Scheduler memory guard: at most this many tasks of one scan on the scheduler at once
-# (≈ 10 kB each there, so ≈ 100 MB).
+# (≈ 3.5 kB each there, so ≈ 35 MB).
 MAX_WINDOW = 10_000
 
 
@@ -52,7 +53,7 @@ def window_size(threads_now: int, threads_max: int | None, task_s: float | None,
     return min(size, cap)
 
 
-def _set_default_duration(dask_scheduler, prefix: str, seconds: float) -> None:
+def _set_default_duration(prefix: str, seconds: float, dask_scheduler=None) -> None:
     import dask
 
     durations = dict(dask.config.get("distributed.scheduler.default-task-durations", {}))

@@ -3,7 +3,7 @@
 For every experiment and quenching choice the model maps the block's parameter grid to expected
 counts, ``model.signal_counts(experiment, quenching, params)`` → (*block.shape, n_bins), and the
 experiment profiles its nuisances in one batched call, ``experiment.chi2(signal)`` → block.shape
-(DESIGN.md, Contracts → Experiment). Experiments with quenching choices in the spec get a last
+(docs/design.md#experiment-contract). Experiments with quenching choices in the spec get a last
 axis of length ``len(choices)`` in spec order.
 
 With ``data = "asimov"`` the signal is still computed on the experiment itself, and judged by

@@ -2,7 +2,8 @@
 
 Block ``(i, j, …)`` covers ``[i·c0, min((i+1)·c0, n0)) × [j·c1, …)``: exactly one Zarr chunk
 of every data variable (the quenching dimension, if any, is one whole chunk), so two writers
-never touch one chunk (STYLE.md, xarray #8371) and ``done[i, j, …]`` is its completion cell.
+never touch one chunk (docs/design.md#blocks, xarray #8371) and ``done[i, j, …]`` is its completion
+cell.
 """
 
 from __future__ import annotations
@@ -52,6 +53,11 @@ def plan_blocks(shape: tuple[int, ...], chunks: tuple[int, ...],
     """Blocks in C order, skipping those whose ``done`` cell is set.
 
     ``done`` has the block-grid shape (see :func:`block_grid_shape`).
+
+    Examples
+    --------
+    >>> [(b.start, b.stop) for b in plan_blocks((5, 3), (2, 3))]
+    [((0, 0), (2, 3)), ((2, 0), (4, 3)), ((4, 0), (5, 3))]
     """
     grid = block_grid_shape(shape, chunks)
     if done is not None and done.shape != grid:

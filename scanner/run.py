@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import sys
 import time
 import uuid
@@ -47,6 +48,7 @@ class BlockReport:
     write_s: float = 0.0
     total_s: float = 0.0
     n_points: int = 0
+    worker: str = ""  # host:pid of the process that ran the task
 
 
 @dataclass(frozen=True)
@@ -72,8 +74,9 @@ def compute_block(spec: ScanSpec, block: Block, url: str, store_id: str,
                   registry: PhysicsRegistry | None) -> BlockReport:
     """Worker task: evaluate ``block`` and write it, unless it is already done."""
     t_start = time.perf_counter()
+    worker = f"{socket.gethostname()}:{os.getpid()}"
     if st.block_is_done(url, store_id, block):
-        return BlockReport(block.index, skipped=True)
+        return BlockReport(block.index, skipped=True, worker=worker)
     t0 = time.perf_counter()
     results = evaluate(spec, block, registry=registry)
     t1 = time.perf_counter()
@@ -82,7 +85,7 @@ def compute_block(spec: ScanSpec, block: Block, url: str, store_id: str,
     n = 1
     for s in block.shape:
         n *= s
-    return BlockReport(block.index, False, t1 - t0, t2 - t1, t2 - t_start, n)
+    return BlockReport(block.index, False, t1 - t0, t2 - t1, t2 - t_start, n, worker)
 
 
 def check_same_spec(spec: ScanSpec, url: str, *,

@@ -90,6 +90,14 @@ def allowed_intervals_1d(
     -------
     The intervals in increasing x (empty when every point is excluded), or ``None`` when the
     profile holds a NaN (incomplete: no statement is made).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> g = np.geomspace(1e-6, 1e-3, 31)
+    >>> (iv,) = allowed_intervals_1d(g, (g / 1e-4) ** 4, 2.706, scale="log")
+    >>> round(iv.upper / 1e-4, 4), iv.lower_at_edge  # exact for a power law: 2.706^(1/4)
+    (1.2826, True)
     """
     order = np.argsort(x)
     x = np.asarray(x, dtype=float)[order]
@@ -135,7 +143,8 @@ def _crossing(t0: float, t1: float, v0: float, v1: float, level: float, scale: s
     plotting variable t; the interpolated quantity is chosen by ``scale`` (module docstring)."""
     if scale == "log" and v0 > 0 and v1 > 0:
         f0, f1, target = np.log(v0), np.log(v1), np.log(level)
-    elif scale == "log":
+    elif scale == "log" or v0 < 0 or v1 < 0:
+        # Δχ² against a reference that is not the minimum (the SM point) can be negative
         f0, f1, target = v0, v1, level
     else:
         f0, f1, target = np.sqrt(v0), np.sqrt(v1), np.sqrt(level)

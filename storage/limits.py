@@ -1,18 +1,23 @@
-"""Reductions of stored χ² grids into limits (DESIGN.md, Contracts → Limits; physics.md §7).
+"""Reductions of stored χ² grids into limits (docs/design.md#limits-contract;
+docs/statistics.md#limits).
 
 A store holds one χ² grid per experiment, ``chi2_<experiment>``, over the model axes (plus a
 quenching dimension where the experiment has quenching choices). The steps, in order:
 
 1. **Quenching, per experiment first**: ``"profile"`` = minimum over that experiment's choices,
-   or one named choice (physics.md §7: "fixed (one result each) or profiled").
+   or one named choice (docs/statistics.md#limits).
 2. **Combination**: sum of the experiments' χ² on their shared axes (coordinates must agree).
 3. **Nuisance or hidden axes**: ``profile`` (minimum) or ``marginalize`` (Bayesian:
    χ²_eff = −2 ln ∫ e^{−χ²/2} π(x) dx with a normalised prior π flat in x or in ln x over the
    grid's range; the prior-range constant cancels in Δχ²).
-4. **Δχ²** against the minimum of the combination: global by default (DESIGN.md); ``per_mass``
-   (raster scan: minimum at each mass) on request.
+4. **Δχ²** against the minimum of the combination: global by default
+  (docs/statistics.md#reference-minimum); ``per_mass``
+   (raster scan: minimum at each mass) or ``sm`` (the Standard-Model point at each mass, i.e.
+   every coupling 0, whose χ² the caller passes as ``sm``: a Dataset like the store on the
+   SM grid, see :func:`nubound.scanner.reference.sm_chi2`) on request.
 5. **Threshold** ``scipy.stats.chi2.ppf(cl, dof)`` (dof stated in the result), e.g. 2.706 for
-   90 % CL and 1 dof, 4.605 for 2 dof (physics.md §7). A strictly one-sided 90 % limit in
+   90 % CL and 1 dof, 4.605 for 2 dof (docs/statistics.md#limits). A strictly one-sided 90 % limit
+   in
    Wilks' asymptotics would be Δχ² = 1.64, i.e. ``cl=0.8``: the caller states it.
 
 Upper limits on a coupling (:func:`coupling_limits`). The excluded set at fixed mass is
@@ -30,8 +35,12 @@ and refine the coupling axis around the band).
 Grid edges are never quoted as limits: when the highest grid coupling is still allowed (the limit
 lies above the grid) or no coupling is allowed (below the grid), ``coupling_upper`` is NaN,
 ``at_grid_edge`` is True and ``status`` says which; a mass column with uncomputed (NaN) cells
-gives NaN with ``status = "incomplete"``. Everything works on dask-backed (``open_zarr``) data:
-reductions stay lazy and only the reduced grid is computed.
+gives NaN with ``status = "incomplete"``. When the SM point's χ² is known (``sm``), a mass
+where the data prefer a BSM signal over the SM by more than the threshold
+(``sm_delta_chi2`` = χ²_SM − the reference minimum > threshold) is flagged ``bsm_preferred``;
+with no allowed coupling there, its status is ``"bsm_preferred"`` instead of ``"below_grid"``.
+Everything works on dask-backed (``open_zarr``) data: reductions stay lazy and only the reduced
+grid is computed.
 """
 
 from __future__ import annotations
@@ -51,12 +60,20 @@ from nubound.storage.contours import allowed_intervals_1d, axis_scale, pack_inte
 CHI2_PREFIX = "chi2_"
 PROFILE = "profile"
 MARGINALIZE = "marginalize"
+#: the minima Δχ² can be taken against (module docstring, step 4)
+REFERENCES = ("global", "per_mass", "sm")
 
 Quenching = str | Mapping[str, str]
 
 
 def threshold(cl: float, dof: int) -> float:
-    """Δχ² level of confidence level ``cl`` for ``dof`` parameters: ``chi2.ppf(cl, dof)``."""
+    """Δχ² level of confidence level ``cl`` for ``dof`` parameters: ``chi2.ppf(cl, dof)``.
+
+    Examples
+    --------
+    >>> round(threshold(0.9, 1), 3), round(threshold(0.9, 2), 3)
+    (2.706, 4.605)
+    """
     if not 0.0 < cl < 1.0:
         raise ConfigError(f"cl: must lie in (0, 1), got {cl}")
     if int(dof) != dof or dof < 1:
@@ -194,6 +211,23 @@ def model_name(attrs: Mapping) -> str:
         return ""
 
 
+def confidence_level(attrs: Mapping, default: float = 0.9) -> float:
+    """The ``confidence_level`` of the scan spec stored as ``attrs["spec_toml"]`` (``default``
+    when the store has none).
+
+    Examples
+    --------
+    >>> confidence_level({"spec_toml": "confidence_level = 0.95"})
+    0.95
+    >>> confidence_level({})
+    0.9
+    """
+    try:
+        return float(tomllib.loads(str(attrs.get("spec_toml", "")))["confidence_level"])
+    except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError):
+        return default
+
+
 def data_kind(attrs: Mapping) -> str:
     """``"observed"`` or ``"asimov"`` from ``attrs["data"]`` or ``attrs["data_kind"]``."""
     return str(attrs.get("data") or attrs.get("data_kind") or "")
@@ -281,10 +315,14 @@ def coupling_limits(
     nuisance: str = PROFILE,
     prior: str | Mapping[str, str] = "flat",
     reference: str = "global",
+    sm: xr.Dataset | None = None,
     critical: xr.DataArray | None = None,
 ) -> xr.Dataset:
     """Upper limit on the coupling at each mediator mass (definitions: module docstring).
 
+    ``sm``: the χ² at the SM point (the store's variables on a grid with every non-mass axis
+    of length 1 at 0); needed for ``reference="sm"``, optional otherwise (it adds
+    ``sm_delta_chi2`` and ``bsm_preferred``).
     ``critical``: Feldman–Cousins critical values over (mass, coupling) (NaN: Wilks'
     threshold) instead of the constant threshold (:func:`calibrated_delta_chi2`).
 
@@ -292,7 +330,8 @@ def coupling_limits(
     -------
     xr.Dataset along the mass axis: ``coupling_upper`` (NaN unless inside the grid),
     ``at_grid_edge`` (bool), ``status`` ("ok" | "above_grid" | "below_grid" | "incomplete"),
-    ``coupling_first_crossing``, ``n_allowed_intervals``, and along (mass, ``interval``)
+    ``coupling_first_crossing``, ``n_allowed_intervals``, ``sm_delta_chi2`` (NaN without
+    ``sm``), ``bsm_preferred`` (bool), and along (mass, ``interval``)
     ``allowed_lower``, ``allowed_upper``, ``lower_at_edge``, ``upper_at_edge`` (NaN/False
     padding). attrs: model, data, experiments, quenching, cl, dof, threshold, reference,
     nuisance, coupling_scale, chi2_min.
@@ -302,12 +341,20 @@ def coupling_limits(
     mass = mass or find_axis(axes, "mass")
     coupling = coupling or find_axis([a for a in axes if a != mass], "coupling")
     others = [a for a in axes if a not in (mass, coupling)]
-    chi2 = reduce_axes(chi2, others, nuisance, prior=prior).compute()
-    if reference not in ("global", "per_mass"):
-        raise ConfigError(f"reference: '{reference}' not allowed; allowed: global, per_mass")
-    dchi2 = delta_chi2(chi2, over=None if reference == "global" else [coupling])
-    dchi2 = dchi2.transpose(mass, coupling)
+    chi2 = reduce_axes(chi2, others, nuisance, prior=prior).compute().transpose(mass, coupling)
+    _check_reference(reference, sm)
+    chi2_sm = (sm_point_chi2(sm, experiments, quenching, keep=[mass]).transpose(mass)
+               if sm is not None else None)
+    if reference == "sm":
+        dchi2 = chi2 - chi2_sm
+        dchi2.attrs = dict(chi2.attrs) | {"chi2_min": float(chi2.min(skipna=True))}
+    else:
+        dchi2 = delta_chi2(chi2, over=None if reference == "global" else [coupling])
     level = threshold(cl, dof)
+    ref_min = chi2.min(skipna=True) if reference == "global" else chi2.min(coupling, skipna=True)
+    sm_delta = (np.asarray(chi2_sm - ref_min, dtype=float) * np.ones(chi2.sizes[mass])
+                if chi2_sm is not None else np.full(chi2.sizes[mass], np.nan))
+    preferred = sm_delta > level
     dchi2 = calibrated_delta_chi2(dchi2, level, critical)
     scale = axis_scale(dchi2[coupling])
     g = np.asarray(dchi2[coupling].values, dtype=float)
@@ -322,7 +369,7 @@ def coupling_limits(
         if ivs is None:
             status[i] = "incomplete"
         elif not ivs:
-            status[i], edge[i] = "below_grid", True
+            status[i], edge[i] = ("bsm_preferred" if preferred[i] else "below_grid"), True
         elif ivs[-1].upper_at_edge:
             status[i], edge[i] = "above_grid", True
         else:
@@ -339,6 +386,8 @@ def coupling_limits(
             "status": (mass, status.astype(str)),
             "coupling_first_crossing": (mass, first, g_attrs),
             "n_allowed_intervals": (mass, packed["count"]),
+            "sm_delta_chi2": (mass, sm_delta),
+            "bsm_preferred": (mass, preferred),
             "allowed_lower": (mi, packed["lower"], g_attrs),
             "allowed_upper": (mi, packed["upper"], g_attrs),
             "lower_at_edge": (mi, packed["lower_at_edge"]),
@@ -390,6 +439,8 @@ def parameter_intervals(
     dof: int = 1,
     nuisance: str = PROFILE,
     prior: str | Mapping[str, str] = "flat",
+    reference: str = "global",
+    sm: xr.Dataset | None = None,
     critical: xr.DataArray | None = None,
 ) -> xr.Dataset:
     """Allowed intervals of each parameter, the other model axes profiled (or marginalized).
@@ -398,24 +449,30 @@ def parameter_intervals(
 
     For a one-parameter model (the magnetic moment) this is its allowed interval(s); for NSI
     the interval(s) of each ε with the other ε profiled. Δχ² is taken against the minimum of
-    each 1-D profile (which, for ``profile``, is the global minimum).
+    each 1-D profile (which, for ``profile``, is the global minimum), or with
+    ``reference="sm"`` against the SM point (every parameter 0; its χ² passed as ``sm``).
 
     Returns
     -------
     xr.Dataset with dims (``parameter``, ``interval``): ``lower``, ``upper``, ``lower_at_edge``,
     ``upper_at_edge`` (NaN/False padding), and along ``parameter``: ``best_fit``,
-    ``n_intervals``, ``complete``. attrs as :func:`coupling_limits`.
+    ``n_intervals``, ``complete``. attrs as :func:`coupling_limits`, plus ``sm_delta_chi2``
+    (χ²_SM − the global minimum; NaN without ``sm``) and ``bsm_preferred``.
     """
     chi2 = combined_chi2(ds, experiments, quenching)
     axes = model_axes(chi2)
     names = list(parameters) if parameters else axes
     level = threshold(cl, dof)
+    _check_reference(reference, sm, allowed=("global", "sm"))
+    chi2_sm = float(sm_point_chi2(sm, experiments, quenching)) if sm is not None else np.nan
+    sm_delta = chi2_sm - float(chi2.min(skipna=True).compute())
     rows, best = [], []
     for p in names:
         if p not in axes:
             raise ConfigError(f"parameters: '{p}' is not an axis; axes: {', '.join(axes)}")
         profile = reduce_axes(chi2, [a for a in axes if a != p], nuisance, prior=prior).compute()
-        dchi2 = calibrated_delta_chi2(delta_chi2(profile), level, critical)
+        dchi2 = profile - chi2_sm if reference == "sm" else delta_chi2(profile)
+        dchi2 = calibrated_delta_chi2(dchi2, level, critical)
         x = np.asarray(dchi2[p].values, dtype=float)
         values = np.asarray(dchi2.values, dtype=float)
         rows.append(allowed_intervals_1d(x, values, level, scale=axis_scale(dchi2[p])))
@@ -431,5 +488,37 @@ def parameter_intervals(
             "complete": ("parameter", np.array([r is not None for r in rows], dtype=bool)),
         },
         coords={"parameter": names},
-        attrs=result_attrs(chi2, cl, dof, level, nuisance, "global"),
+        attrs=result_attrs(chi2, cl, dof, level, nuisance, reference)
+        | {"sm_delta_chi2": sm_delta, "bsm_preferred": bool(sm_delta > level)},
     )
+
+
+def _check_reference(reference: str, sm: xr.Dataset | None,
+                     allowed: tuple[str, ...] = REFERENCES) -> None:
+    if reference not in allowed:
+        raise ConfigError(f"reference: '{reference}' not allowed; allowed: {', '.join(allowed)}")
+    if reference == "sm" and sm is None:
+        raise ConfigError("reference: 'sm' needs the χ² at the SM point (sm=...)")
+
+
+def sm_point_chi2(
+    sm: xr.Dataset,
+    experiments: Sequence[str] | None = None,
+    quenching: Quenching = PROFILE,
+    keep: Sequence[str] = (),
+) -> xr.DataArray:
+    """Combined χ² at the SM point: the experiments of ``sm`` combined as :func:`combined_chi2`
+    does (same quenching treatment), every model axis but ``keep`` (length 1) dropped.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> sm = xr.Dataset({"chi2_a": (("mass_MeV", "coupling"), [[3.0], [4.0]]),
+    ...                  "chi2_b": (("mass_MeV", "coupling"), [[1.0], [1.5]])},
+    ...                 coords={"mass_MeV": [1.0, 10.0], "coupling": [0.0]})
+    >>> sm_point_chi2(sm, keep=["mass_MeV"]).values.tolist()
+    [4.0, 5.5]
+    """
+    chi2 = combined_chi2(sm, experiments, quenching)
+    drop = [a for a in model_axes(chi2) if a not in keep]
+    return chi2.min(drop, skipna=False).compute() if drop else chi2.compute()

@@ -56,12 +56,16 @@ def plot_limits(
     nuisance: str = lim.PROFILE,
     plane: tuple[str, str] | None = None,
     reference: str = "global",
+    sm: xr.Dataset | None = None,
 ) -> Path:
     """Draw the limits of a store into ``path`` (PNG, PDF, … by suffix); returns the path.
 
     ``dof`` defaults to 1 for 1-D profiles and mediator limits, 2 for 2-D allowed regions;
     ``plane`` = (x, y) picks the axes of an allowed-region plot (default: the first two);
-    ``reference`` = ``"per_mass"`` takes a mediator's Δχ² against the minimum at each mass.
+    ``reference`` = ``"per_mass"`` takes a mediator's Δχ² against the minimum at each mass,
+    ``"sm"`` against the SM point (its χ² passed as ``sm``, see
+    :func:`nubound.storage.limits.sm_point_chi2`); with ``sm``, masses where the data prefer
+    a BSM signal over the SM by more than the threshold are named on the figure.
     """
     import matplotlib
 
@@ -78,10 +82,11 @@ def plot_limits(
         _draw_regions(ax, ds, curves, cl, dof, nuisance, plane[0], plane[1])
     elif mass_axes:
         dof = dof or 1
-        _draw_mediator(ax, ds, curves, cl, dof, nuisance, mass_axes[0], reference)
+        _draw_mediator(ax, ds, curves, cl, dof, nuisance, mass_axes[0], reference, sm)
     elif len(axes) == 1:
         dof = dof or 1
-        _draw_profiles(ax, ds, curves, cl, dof, nuisance, axes[0])
+        _draw_profiles(ax, ds, curves, cl, dof, nuisance, axes[0], sm if reference == "sm"
+                       else None)
     else:
         dof = dof or 2
         _draw_regions(ax, ds, curves, cl, dof, nuisance, axes[0], axes[1])
@@ -106,14 +111,27 @@ def _label(coord: xr.DataArray, name: str) -> str:
     return f"{name} [{unit}]" if unit and unit != "1" else name
 
 
-def _draw_mediator(ax, ds, curves, cl, dof, nuisance, mass, reference) -> None:
+def _draw_mediator(ax, ds, curves, cl, dof, nuisance, mass, reference, sm) -> None:
     level = lim.threshold(cl, dof)
+    preferred = []
     for label, exps, quenching, style in curves:
         chi2 = lim.combined_chi2(ds, exps, quenching)
         coupling = lim.find_axis([a for a in lim.model_axes(chi2) if a != mass], "coupling")
         others = [a for a in lim.model_axes(chi2) if a not in (mass, coupling)]
-        over = [coupling] if reference == "per_mass" else None
-        dchi2 = lim.delta_chi2(lim.reduce_axes(chi2, others, nuisance).compute(), over=over)
+        chi2 = lim.reduce_axes(chi2, others, nuisance).compute()
+        chi2_sm = (lim.sm_point_chi2(sm, exps, quenching, keep=[mass])
+                   if sm is not None else None)
+        if reference == "sm":
+            dchi2 = chi2 - chi2_sm
+        else:
+            over = [coupling] if reference == "per_mass" else None
+            dchi2 = lim.delta_chi2(chi2, over=over)
+        if chi2_sm is not None:
+            ref_min = (chi2.min(skipna=True) if reference == "global"
+                       else chi2.min(coupling, skipna=True))
+            n = int(((chi2_sm - ref_min) > level).sum())
+            if n:
+                preferred.append(f"{label}: {n} masses")
         paths = contour_paths(dchi2, level, x=mass, y=coupling)
         for k in range(paths.sizes["path"]):
             sel = paths.path.values == k
@@ -130,12 +148,18 @@ def _draw_mediator(ax, ds, curves, cl, dof, nuisance, mass, reference) -> None:
     ax.set_ylabel(_label(coords[1], coupling))
     ax.text(0.02, 0.98, "lines: boundary of the excluded region (excluded above)",
             transform=ax.transAxes, va="top", fontsize=7)
+    if preferred:
+        ax.text(0.02, 0.93, "data prefer BSM over the SM (SM excluded) — "
+                + "; ".join(preferred), transform=ax.transAxes, va="top", fontsize=7,
+                color="firebrick")
 
 
-def _draw_profiles(ax, ds, curves, cl, dof, nuisance, param) -> None:
+def _draw_profiles(ax, ds, curves, cl, dof, nuisance, param, sm) -> None:
     level = lim.threshold(cl, dof)
     for label, exps, quenching, style in curves:
-        dchi2 = lim.delta_chi2(lim.combined_chi2(ds, exps, quenching).compute())
+        chi2 = lim.combined_chi2(ds, exps, quenching).compute()
+        dchi2 = (chi2 - float(lim.sm_point_chi2(sm, exps, quenching)) if sm is not None
+                 else lim.delta_chi2(chi2))
         ax.plot(dchi2[param].values, dchi2.values, label=label, **style)
     ax.axhline(level, color="grey", lw=0.8, ls=":", label=f"Δχ² = {level:.2f}")
     ax.set_ylim(0.0, 4.0 * level)

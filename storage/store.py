@@ -1,6 +1,6 @@
 """The scan store: an xarray Dataset in Zarr (format 3), created once by the client.
 
-Layout (DESIGN.md, Store layout):
+Layout (docs/design.md#store-layout):
 
 - one coordinate per model axis, float64, ``attrs = {"units", "scale"}``;
 - ``chi2_<experiment>``: float64, dims = model axes (+ ``quenching_<experiment>`` last when the
@@ -18,7 +18,8 @@ Layout (DESIGN.md, Store layout):
   "observed", or "asimov" for SM Asimov data, ``Experiment.asimov``), ``created_utc``,
   ``store_id`` (uuid of this store), and ``dashboard_link`` of the last run.
 
-Only the client writes attributes (workers racing on attrs lose updates, STYLE.md).
+Only the client writes attributes (workers racing on attrs lose updates,
+docs/design.md#conventions).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ import numpy as np
 
 from nubound.physics.errors import ConfigError
 
-if TYPE_CHECKING:  # storage does not import the scanner at run time (DESIGN.md folder table)
+if TYPE_CHECKING:  # storage does not import the scanner at run time (docs/design.md#packages)
     from nubound.scanner.plan import Block
     from nubound.scanner.spec import ScanSpec
 

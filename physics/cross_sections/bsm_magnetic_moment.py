@@ -1,4 +1,4 @@
-"""Neutrino magnetic moment scattering on nuclei and electrons (physics.md §4).
+"""Neutrino magnetic moment scattering on nuclei and electrons (docs/physics.md#magnetic-moment).
 
 Helicity flipping, so it adds to the SM rate without interference
 (Vogel & Engel, PRD 39 (1989) 3378, Eq. (2)):

@@ -1,4 +1,4 @@
-"""CEvNS with vector neutral-current non-standard interactions (physics.md §4).
+"""CEvNS with vector neutral-current non-standard interactions (docs/physics.md#nsi).
 
 For an incoming neutrino of flavour α (ν or ν̄: the vector NSI enter both alike),
 Q_V,α² → [Z (g_V^p + 2ε^u_αα + ε^d_αα) + N (g_V^n + ε^u_αα + 2ε^d_αα)]²

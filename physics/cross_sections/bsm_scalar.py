@@ -1,4 +1,4 @@
-"""Light scalar mediator φ: CEvNS and ν–e cross sections (physics.md §4).
+"""Light scalar mediator φ: CEvNS and ν–e cross sections (docs/physics.md#scalar-mediator).
 
 No interference with the SM (chirality flipping). Nucleus (Cerdeño et al., JHEP 05 (2016) 118,
 arXiv:1604.01025, Eq. (2.12); Farzan et al., JHEP 05 (2018) 066):

@@ -1,4 +1,5 @@
-"""Light vector mediator Z′: CEvNS and ν–e cross sections with SM interference (physics.md §4).
+"""Light vector mediator Z′: CEvNS and ν–e cross sections with SM interference
+(docs/physics.md#vector-mediator).
 
 A Z′ of mass M coupling with strength g times charges Q′ adds a t-channel vector exchange
 alongside the Z's (Cerdeño et al., JHEP 05 (2016) 118, Eqs. (2.9), (2.14); Bertuzzo et al.,
@@ -85,11 +86,14 @@ _K = KINETIC_MIXING_LMU_LTAU
 VECTOR_CHARGES: dict[str, VectorCharges] = {
     c.name: c
     for c in (
-        VectorCharges("universal", 1, 1, 1, 1, 1, 1, "physics.md §4; arXiv:2202.10829"),
+        VectorCharges("universal", 1, 1, 1, 1, 1, 1,
+                      "docs/physics.md#vector-mediator; arXiv:2202.10829"),
         VectorCharges(
-            "b_minus_l", -1, -1, -1, 1 / 3, 1 / 3, -1, "physics.md §4; arXiv:2202.10829"
+            "b_minus_l", -1, -1, -1, 1 / 3, 1 / 3, -1,
+            "docs/physics.md#vector-mediator; arXiv:2202.10829"
         ),
-        VectorCharges("leptonic", 1, 1, 1, 0, 0, 1, "physics.md §4; arXiv:2202.10829"),
+        VectorCharges("leptonic", 1, 1, 1, 0, 0, 1,
+                      "docs/physics.md#vector-mediator; arXiv:2202.10829"),
         # lepton-number charges L_e(e⁻, ν_e) = +1 etc.; anomaly-free with ν_R-free SM content
         # (He, Joshi, Lew, Volkas, PRD 43 (1991) 22; PRD 44 (1991) 2118)
         VectorCharges("l_mu_minus_l_e", -1, 1, 0, 0, 0, -1, "He et al. PRD 43 (1991) 22"),

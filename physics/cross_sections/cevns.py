@@ -1,4 +1,4 @@
-"""Standard-Model CEvNS cross section (physics.md §2).
+"""Standard-Model CEvNS cross section (docs/physics.md#cevns).
 
 dσ/dT = (G_F² M / π) (1 − M T/(2Eν²) − T/Eν) Q_V² F²(q),  Q_V = g_V^p Z + g_V^n N,
 e.g. Freedman, PRD 9 (1974) 1389; Barranco, Miranda, Rashba, JHEP 12 (2005) 021, Eq. (1)
@@ -32,7 +32,13 @@ def nucleon_vector_couplings(
 def weak_charge(
     Z: float, N: float, sin2_theta_w: float = units.sin2_theta_w, *, radiative: bool = False
 ) -> float:
-    """Q_V = g_V^p Z + g_V^n N (negative: the neutron term dominates)."""
+    """Q_V = g_V^p Z + g_V^n N (negative: the neutron term dominates).
+
+    Examples
+    --------
+    >>> round(weak_charge(55, 78), 4)  # ¹³³Cs: (1/2 − 2 sin²θ_W) Z − N/2
+    -37.7427
+    """
     gp, gn = nucleon_vector_couplings(sin2_theta_w, radiative=radiative)
     return gp * Z + gn * N
 

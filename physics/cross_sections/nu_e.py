@@ -1,4 +1,5 @@
-"""Standard-Model neutrino–electron elastic scattering (physics.md §3).
+"""Standard-Model neutrino–electron elastic scattering
+(docs/physics.md#neutrino-electron-scattering).
 
 dσ/dT_e = (G_F² m_e / 2π) [(g_V + g_A)² + (g_V − g_A)² (1 − T/Eν)² − (g_V² − g_A²) m_e T/Eν²]
 ('t Hooft, PLB 37 (1971) 195; Vogel & Engel, PRD 39 (1989) 3378, Eq. (1); PDG 2022
@@ -20,7 +21,13 @@ FLAVOURS = ("nue", "nuebar", "numu", "numubar", "nutau", "nutaubar")
 def electron_couplings(
     flavour: str, sin2_theta_w: float = units.sin2_theta_w
 ) -> tuple[float, float]:
-    """(g_V, g_A) of ν_α e scattering, NC plus CC for ν_e; g_A → −g_A for antineutrinos."""
+    """(g_V, g_A) of ν_α e scattering, NC plus CC for ν_e; g_A → −g_A for antineutrinos.
+
+    Examples
+    --------
+    >>> electron_couplings("nuebar", sin2_theta_w=0.25)  # g_V = 1/2 + 2 s², g_A → −g_A
+    (1.0, -0.5)
+    """
     if flavour not in FLAVOURS:
         raise PhysicsInputError(f"unknown flavour '{flavour}'; allowed: {', '.join(FLAVOURS)}")
     if flavour.startswith("nue"):

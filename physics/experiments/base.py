@@ -1,4 +1,4 @@
-"""The experiment interface shared by every experiment (DESIGN.md, Contracts → Experiment).
+"""The experiment interface shared by every experiment (docs/design.md#experiment-contract).
 
 An experiment is a set of *channels*. A channel is one kind of target particle (a nucleus, or
 the electrons of an element) seeing one flux component (e.g. the prompt or the delayed SNS
@@ -16,7 +16,8 @@ Expected counts in the bins are then ``Σ_channels Σ_flavours response.T @ rate
 flux-folded rate density ``rate`` (per target particle, per MeV) that ``physics.rates`` or a
 BSM model builds from the moments: for a grid of couplings, a few matrix products.
 
-Asimov data (physics.md §7): ``experiment.asimov(quenching)`` is the same experiment with the
+Asimov data (docs/statistics.md#asimov): ``experiment.asimov(quenching)`` is the same experiment
+with the
 observed data replaced by the Standard-Model expectation at nominal nuisances, n_i = μ_i
 (non-integer). It shares the parent's channels (no response matrix is rebuilt), is built once
 per quenching choice and reused, and reports ``data_kind == "asimov"``.
@@ -126,7 +127,7 @@ class Experiment(ABC):
     # --- Asimov data ----------------------------------------------------------------------
     def asimov(self, quenching: str | None = None) -> Experiment:
         """The same experiment with the observed data replaced by the Standard-Model expectation
-        with nominal nuisances (n_i = μ_i, non-integer allowed; physics.md §7).
+        with nominal nuisances (n_i = μ_i, non-integer allowed; docs/statistics.md).
 
         ``quenching`` selects the quenching choice of the SM signal (None: the default). The
         result shares this experiment's channels (``channels(q)`` of both return the same

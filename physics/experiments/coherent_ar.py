@@ -28,7 +28,8 @@ Likelihood: binned Poisson with nine Gaussian-constrained linear nuisances
 Quenching choices: ``nominal`` (QF = 0.246 + 0.00078 T[keVnr]); ``qf_high`` / ``qf_low`` move
 both QF parameters by +1σ / −1σ (0.006, 0.00009 /keVnr) together.
 
-Asimov data (``asimov(quenching)``, physics.md §7): n = s_SM + B, the SM CEvNS counts of the
+Asimov data (``asimov(quenching)``, docs/statistics.md#asimov): n = s_SM + B, the SM CEvNS counts
+of the
 quenching choice plus the release's background predictions (prompt BRN, delayed BRN, steady
 state) at their nominal normalisations, i.e. μ(θ = 0) of ``coherent_ar_likelihood``.
 """

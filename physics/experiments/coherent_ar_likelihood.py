@@ -1,6 +1,7 @@
 """Likelihood of COHERENT CENNS-10 Analysis A: backgrounds, nuisances, batched profiled χ².
 
-χ²(s) = min_θ { 2 Σ_i [μ_i − n_i + n_i ln(n_i/μ_i)] + Σ_p θ_p² } (physics.md §7), with every
+χ²(s) = min_θ { 2 Σ_i [μ_i − n_i + n_i ln(n_i/μ_i)] + Σ_p θ_p² } (docs/statistics.md#poisson), with
+every
 nuisance entering linearly, θ_p in units of its 1σ (Gaussian prior width 1):
 
   μ = B + s + Σ_p θ_p D_p,   B = prompt BRN + delayed BRN + steady state (release templates).

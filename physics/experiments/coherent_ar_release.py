@@ -1,7 +1,7 @@
 """The COHERENT CENNS-10 liquid-argon data release (Analysis A), read once.
 
 Source: COHERENT, PRL 126 (2021) 012002, arXiv:2003.10630; data release arXiv:2006.12659,
-Zenodo 10.5281/zenodo.3903810 (files and formats: ``data/coherent-ar-2020/README.md``).
+Zenodo 10.5281/zenodo.3903810 (files and formats: docs/experiments/coherent_ar.md#data).
 The 3-D files hold 960 rows: reconstructed energy (12 bins of 10 keVee, 0–120 keVee), F90
 (8 bins of 0.05, 0.50–0.90) and trigger time (10 bins of 0.5 µs, −0.1–4.9 µs); energy varies
 slowest, time fastest. Each file is returned as an array of shape (12, 8, 10).

@@ -8,7 +8,8 @@ polynomial → gamma-smeared photoelectrons × ε_E → arrival-time fraction ×
 (``coherent_csi_response``). Backgrounds: steady state from the anti-coincidence window, BRN
 and NIN from the release's PDFs (``coherent_csi_data``).
 
-Likelihood (physics.md §7): binned Poisson χ² with Gaussian pulls on four linear nuisances,
+Likelihood (docs/statistics.md#poisson): binned Poisson χ² with Gaussian pulls on four linear
+nuisances,
 μ = (1+θ_s) S + (1+θ_ss) SS + (1+θ_brn) BRN + (1+θ_nin) NIN, profiled exactly and batched by
 ``statistics.profile.profile_linear_poisson``. Prior widths:
 
@@ -60,7 +61,7 @@ from nubound.physics.statistics.profile import (
 
 # arXiv:2110.07730: SM prediction 341 ± 11 (theory) ± 42 (experiment) CEvNS events
 SIGNAL_NORM_SIGMA = 42.0 / 341.0
-DETECTOR_MASS_kg = 14.6  # CsI[Na] crystal (physics.md §5)
+DETECTOR_MASS_kg = 14.6  # CsI[Na] crystal (docs/experiments/coherent_csi.md#data)
 COMPONENTS = {"prompt": ("numu",), "delayed": ("nue", "numubar")}
 NUCLEI = {"Cs": "Cs133", "I": "I127"}
 NUISANCES = ("signal", "steady_state", "brn", "nin")
@@ -80,7 +81,8 @@ class CoherentCsI(Experiment):
         /POT, 19.3 m).
     form_factor : ``helm`` (default) or ``klein_nystrand``.
     efficiency : energy-efficiency curve of the release, ``nominal``, ``up`` or ``down``.
-    pulse_mean_ns, pulse_sigma_ns : proton-pulse timing (physics.md §5). The release's NIN
+    pulse_mean_ns, pulse_sigma_ns : proton-pulse timing (docs/physics.md#pion-decay-at-rest). The
+    release's NIN
         timing PDF, produced by the delayed νe, fits the delayed-neutrino profile with a
         mean of ≈ 470 ns (the neutrons' transit adds a little), confirming the t_rec origin.
     signal_norm_sigma : prior width of the signal normalisation (default 42/341).

@@ -27,7 +27,8 @@ from nubound.physics.experiments.coherent_csi_response import (
 )
 
 # Prior normalisations of the beam backgrounds in PE < 60, 0 ≤ t < 6 µs, after efficiencies
-# (events). BRN 18.4 ± 4.6, NIN 5.6 ± 2.0: physics.md §6 / the release README (third-party fits
+# (events). BRN 18.4 ± 4.6, NIN 5.6 ± 2.0: docs/experiments/coherent_csi.md#likelihood (third-party
+# fits
 # quoting the supplement of arXiv:2110.07730; the Newtrinos.jl priors, 25 % and 36 %, agree).
 BRN_EVENTS, BRN_SIGMA_EVENTS = 18.4, 4.6
 NIN_EVENTS, NIN_SIGMA_EVENTS = 5.6, 2.0

@@ -1,19 +1,21 @@
 """COHERENT CsI[Na] 2021 detector response: quenching, light yield and smearing, efficiencies.
 
-Inputs are the arXiv:2110.07730v2 ancillary files (``data/coherent-csi-2021/README.md``):
+Inputs are the arXiv:2110.07730v2 ancillary files (docs/experiments/coherent_csi.md#data):
 
 - scintillation response ``scintRespCoefficients.txt``: E_ee(T) = a T + b T² + c T³ + d T⁴ with
   T in MeVnr and E_ee in MeVee; nominal and the ±1σ curves of two systematic models;
 - energy efficiency ``effCoefficients.txt``: ε_E(x) = a / (1 + exp(−b (x − c))) + d, x in PE,
   clipped to [0, 1]; nominal and two ±1σ sets (the file labels both "+1 sigma"; the one with
   the larger turn-on c is the −1σ curve);
-- time efficiency (physics.md §6, from the release's supplement as quoted by third-party
+- time efficiency (docs/experiments/coherent_csi.md#response, from the release's supplement as
+  quoted by third-party
   analyses): ε_t(t) = 1 for t < 0.52 µs, exp(−0.0494 (t/µs − 0.52)) afterwards;
 - light yield and resolution: the number of photoelectrons x for an electron-equivalent energy
   E_ee [keVee] follows the gamma density
   P(x) = (a(1+b))^{1+b} / Γ(1+b) · x^b · exp(−a(1+b) x),  a = 0.0749/E_ee, b = 9.56 E_ee,
   i.e. shape k = 1 + b and scale θ = 1/(a(1+b)). Its mean 1/a = E_ee/0.0749 = 13.35 PE/keVee
-  × E_ee is the light yield of physics.md §6 (1/0.0749 = 13.351), which fixes the meaning of the
+  × E_ee is the light yield of docs/experiments/coherent_csi.md#response (1/0.0749 = 13.351), which
+  fixes the meaning of the
   two numbers; the same form (a = 1/⟨PE⟩) is that of the 2018 release (Zenodo 1228631), and
   the parametrisation a = 0.0749/E_ee, b = 9.56 E_ee is the one the Newtrinos.jl CsI module
   (philippeller/Newtrinos.jl, ``coherent_csi.jl``) reads from the 2021 supplement.
@@ -40,9 +42,10 @@ TIME_EDGES_us = (0.0, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0, 2.0, 4.0
 # Gamma-function resolution (see module docstring): a = 0.0749/E_ee, b = 9.56 E_ee (E_ee in keVee)
 RESOLUTION_A_keVee = 0.0749
 RESOLUTION_B_per_keVee = 9.56
-LIGHT_YIELD_PE_per_keVee = 1.0 / RESOLUTION_A_keVee  # = 13.35, physics.md §6
+# = 13.35, docs/experiments/coherent_csi.md#response
+LIGHT_YIELD_PE_per_keVee = 1.0 / RESOLUTION_A_keVee
 
-# Time efficiency (physics.md §6)
+# Time efficiency (docs/experiments/coherent_csi.md#response)
 TIME_EFFICIENCY_ONSET_us = 0.52
 TIME_EFFICIENCY_SLOPE_per_us = 0.0494
 

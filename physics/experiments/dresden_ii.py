@@ -1,6 +1,6 @@
 """Dresden-II reactor CEvNS on germanium (Colaresi et al., PRL 129, 211802 (2022),
-arXiv:2202.09672), analysed as in arXiv:2202.10829 (physics.md §5–7; inputs in
-``data/dresden-ii/README.md``).
+arXiv:2202.09672), analysed as in arXiv:2202.10829 (docs/experiments/dresden_ii.md; inputs in
+docs/experiments/dresden_ii.md#data).
 
 Units and conventions of this experiment (the shared contract, ``experiments.base``):
 
@@ -9,14 +9,16 @@ Units and conventions of this experiment (the shared contract, ``experiments.bas
   **counts over the Rx-ON exposure** in the 130 bins of 10 eVee (0.2–1.5 keVee).
 - ``observed`` is the released Rx-ON rate × 96.4 days (acceptance-corrected, not integers).
 - ``chi2(signal)`` takes signals in counts over the exposure, divides them by the 96.4 days and
-  evaluates the Gaussian χ² of physics.md §6 on rates per 10 eVee per day with the released σ
+  evaluates the Gaussian χ² of docs/experiments/dresden_ii.md#likelihood on rates per 10 eVee per
+  day with the released σ
   (profiled over the seven background nuisances, ``dresden_ii_background``).
 
 Channels: one averaged Ge nucleus (Z = 32, mean N and mass; ⁷⁶Ge dropped by default like the
 reference code, option ``include_ge76``), Klein–Nystrand form factor with R = 1.2 A^{1/3} fm,
 a_k = 0.7 fm, sin²θ_W = 0.23868; and the Ge electrons (ν̄e–e, unquenched, stepping Z_eff).
 
-Asimov data (``asimov(quenching)``, physics.md §7): rates n_i = S_i/96.4 d + b(E_i; θ_nom) with
+Asimov data (``asimov(quenching)``, docs/statistics.md#asimov): rates n_i = S_i/96.4 d + b(E_i;
+θ_nom) with
 the released σ_i kept. S is the SM signal (CEvNS + ν–e) of the quenching choice; Dresden-II
 has no external background prediction, so the nominal background θ_nom is the background fit
 to the real Rx-ON data with the SM signal (``background_fit``), with a_M set to the centre of
@@ -176,7 +178,8 @@ class DresdenII(Experiment):
         counts = self.sm_counts(quenching)  # also builds the channels the Asimov copy shares
         signal = counts["Ge"] + counts["electron"]
         theta = np.array(self.background_fit(signal).theta, dtype=float)
-        theta[PARAMETER_NAMES.index("a_M")] = 1.0  # centre of its pull (physics.md §6)
+        # centre of its pull (docs/experiments/dresden_ii.md#likelihood)
+        theta[PARAMETER_NAMES.index("a_M")] = 1.0
         rate = signal / self.exposure_days + background_rate(theta, self.energy_keV)
         table = self.table.copy()
         table[:, 1] = rate

@@ -1,4 +1,5 @@
-"""Dresden-II Rx-ON background model and its exactly profiled, batched χ² (physics.md §6–7).
+"""Dresden-II Rx-ON background model and its exactly profiled, batched χ²
+(docs/experiments/dresden_ii.md#likelihood).
 
 Background rate per 10 eVee per day at ionisation energy E [keVee], as in the reference analysis
 (arXiv:2202.10829, following the fit of Colaresi et al. arXiv:2202.09672):
@@ -31,7 +32,8 @@ from nubound.physics.errors import PhysicsInputError
 from nubound.physics.experiments import dresden_ii_kernel as kernel
 
 PARAMETER_NAMES = ("h", "c", "w", "A", "B", "C", "a_M")
-NOISE_SIGMA_keV = 0.0685  # σ_n, electronic noise (arXiv:2202.09672; physics.md §6)
+# σ_n, electronic noise (arXiv:2202.09672; docs/experiments/dresden_ii.md#response)
+NOISE_SIGMA_keV = 0.0685
 L2_CENTRE_keV = 1.142
 L2_RELATIVE_HEIGHT = 0.008
 M_CENTRE_keV = 0.158
@@ -65,7 +67,8 @@ class ProfileResult:
 
 
 class ProfiledChi2:
-    """Batched, exactly profiled Gaussian χ² of physics.md §6 on rates per 10 eV per day.
+    """Batched, exactly profiled Gaussian χ² of docs/experiments/dresden_ii.md#likelihood on rates
+    per 10 eV per day.
 
     Parameters
     ----------

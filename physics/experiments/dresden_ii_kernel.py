@@ -1,6 +1,7 @@
 """Compiled per-point profile of the Dresden-II background (numba; one call per block of signals).
 
-Model and χ² of physics.md §6 (reference analysis arXiv:2202.10829, background fit of Colaresi et
+Model and χ² of docs/experiments/dresden_ii.md#likelihood (reference analysis arXiv:2202.10829,
+background fit of Colaresi et
 al. arXiv:2202.09672), on uniform bins E_i, rates per 10 eVee per day:
 
     b_i(θ) = A + B e^{−C E_i} + h [G1_i + G2_i + a_M w κ_i],

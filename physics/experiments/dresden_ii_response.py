@@ -1,6 +1,8 @@
-"""Dresden-II detector response: resolution, quadrature grids and response matrices (physics.md §6).
+"""Dresden-II detector response: resolution, quadrature grids and response matrices
+(docs/experiments/dresden_ii.md#response).
 
-Resolution (Colaresi et al. arXiv:2202.09672; physics.md §6): Gaussian in the observed ionisation
+Resolution (Colaresi et al. arXiv:2202.09672; docs/experiments/dresden_ii.md#response): Gaussian in
+the observed ionisation
 energy with σ(E_ee)² = σ_n² + η F E_ee, σ_n = 68.5 eV, η = 2.96 eV, F = 0.11. By default the
 Gaussian is truncated at E_obs = 0 and renormalised over E_obs > 0 (weight
 2/(1 + erf(E_ee/(√2σ)))), as in the reference analysis; ``truncate_resolution=False`` keeps the
@@ -19,7 +21,8 @@ from scipy.special import ndtr
 NOISE_SIGMA_keV = 0.0685  # σ_n
 PAIR_ENERGY_keV = 2.96e-3  # η, energy per electron-hole pair in Ge
 FANO_FACTOR = 0.11  # F
-MIN_IONISATION_keV = 3e-3  # recoils integrated from E_ee = 3 eV (physics.md §6)
+# recoils integrated from E_ee = 3 eV (docs/experiments/dresden_ii.md#response)
+MIN_IONISATION_keV = 3e-3
 
 
 def resolution_sigma_keV(e_ee_keV: NDArray) -> NDArray:

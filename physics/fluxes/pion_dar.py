@@ -1,4 +1,4 @@
-"""Neutrinos from pion decay at rest at the SNS (physics.md §5).
+"""Neutrinos from pion decay at rest at the SNS (docs/physics.md#pion-decay-at-rest).
 
 π⁺ → μ⁺ νμ gives a prompt line at Eν = (m_π² − m_μ²)/(2 m_π); μ⁺ → e⁺ νe ν̄μ gives the delayed
 Michel spectra (e.g. Louis, Los Alamos Sci. 25 (1997); COHERENT, Science 357 (2017) 1123, Fig. S2):

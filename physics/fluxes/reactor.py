@@ -1,7 +1,7 @@
-"""Reactor ν̄e flux at Dresden-II (physics.md §5, Reactor).
+"""Reactor ν̄e flux at Dresden-II (docs/physics.md#reactor-flux).
 
 Reference model (arXiv:2202.10829 as implemented in the Dresden-II working code, see
-``data/dresden-ii/README.md``): dΦ/dEν = Φ Σ_k f_k S_k(Eν) / ∫S_k with fission fractions
+docs/experiments/dresden_ii.md#data): dΦ/dEν = Φ Σ_k f_k S_k(Eν) / ∫S_k with fission fractions
 ²³⁵U 0.58, ²³⁹Pu 0.29, ²³⁸U 0.08, ²⁴¹Pu 0.05, the per-isotope tables ``spectraMeV*.txt``
 (Mueller et al. arXiv:1101.2663 above 2 MeV, a coarse grid below), zero above 8 MeV, and the
 total flux Φ = 4.8e13 cm⁻² s⁻¹ (Colaresi et al. arXiv:2202.09672: 2.96 GW_th BWR, ≈ 10.4 m).
@@ -17,7 +17,7 @@ R = Φ / Σ_k f_k N_k, N_k = ∫ S_k dEν the reference tables' ν̄ per fission
 (so the reference model's ν̄ count per fission sets the number of fissions per cm² per s).
 The same R normalises the neutron-capture ν̄e (²³⁸U(n,γ)²³⁹U → ²³⁹Np → ²³⁹Pu, two ν̄e per
 capture, ``spectraMeVU238Ncapture.txt`` normalised to 0.6 ν̄e per fission as in the reference
-analysis' working code; physics.md §5): Φ_capture = 0.6 R ∫(S_capture/∫S_capture).
+analysis' working code; docs/physics.md#reactor-flux): Φ_capture = 0.6 R ∫(S_capture/∫S_capture).
 """
 
 from __future__ import annotations
@@ -31,11 +31,11 @@ from nubound.physics.data import data_path
 from nubound.physics.errors import DataFileError, PhysicsInputError
 from nubound.physics.fluxes.moments import tabulated_flux_moments
 
-# Colaresi et al., arXiv:2202.09672 (physics.md §5)
+# Colaresi et al., arXiv:2202.09672 (docs/physics.md#reactor-flux)
 TOTAL_FLUX_CM2_S = 4.8e13
-# Fission fractions used by the reference analysis (physics.md §5)
+# Fission fractions used by the reference analysis (docs/physics.md#reactor-flux)
 FISSION_FRACTIONS: dict[str, float] = {"U235": 0.58, "Pu239": 0.29, "U238": 0.08, "Pu241": 0.05}
-# Neutron-capture ν̄e per fission (reference analysis' working code; physics.md §5)
+# Neutron-capture ν̄e per fission (reference analysis' working code; docs/physics.md#reactor-flux)
 CAPTURE_NUEBAR_PER_FISSION = 0.6
 MAX_ENERGY_REFERENCE_MeV = 8.0
 

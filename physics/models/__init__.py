@@ -1,4 +1,4 @@
-"""BSM models: parameters → expected signal counts on an experiment (physics.md §4).
+"""BSM models: parameters → expected signal counts on an experiment (docs/physics.md#bsm-models).
 
 ``get_model(name)`` returns a frozen :class:`~nubound.physics.models.base.Model` whose
 ``signal_counts(experiment, quenching, params)`` evaluates whole parameter blocks through cached,

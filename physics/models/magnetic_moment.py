@@ -1,4 +1,5 @@
-"""Neutrino magnetic moment on nuclei and electrons (physics.md §4), no interference.
+"""Neutrino magnetic moment on nuclei and electrons (docs/physics.md#magnetic-moment), no
+interference.
 
 Rate densities from the flux moments (Vogel & Engel, PRD 39 (1989) 3378, Eq. (2)):
 nucleus  (π α²/m_e²) μ² Z² F²(q) [M_0/T − M_1];  electron (π α²/m_e²) μ² [M_0/T − M_1]
@@ -70,5 +71,5 @@ MAGNETIC_MOMENT = MagneticMomentModel(
         Parameter("mu_e", "mu_B", "effective magnetic moment of nu_e / nu_e-bar", minimum=0.0),
         Parameter("mu_mu", "mu_B", "effective magnetic moment of nu_mu / nu_mu-bar", minimum=0.0),
     ),
-    source="Vogel & Engel, PRD 39 (1989) 3378, Eq. (2); physics.md §4",
+    source="Vogel & Engel, PRD 39 (1989) 3378, Eq. (2); docs/physics.md#magnetic-moment",
 )

@@ -1,4 +1,4 @@
-"""Vector NSI on nuclei (CEvNS only; electron channels stay SM), physics.md §4.
+"""Vector NSI on nuclei (CEvNS only; electron channels stay SM), docs/physics.md#nsi.
 
 Q_V,α² → [Q_V + δ_αα]² + Σ_{β≠α} δ_αβ²,  δ_αβ = Z (2ε^u_αβ + ε^d_αβ) + N (ε^u_αβ + 2ε^d_αβ)
 (Barranco, Miranda, Rashba, JHEP 12 (2005) 021, Eq. (2)); ν̄ see the same ε (vector current).
@@ -92,5 +92,5 @@ NSI = NSIModel(
     name="nsi",
     description="vector neutral-current NSI with u, d quarks (CEvNS only)",
     parameters=_nsi_parameters(),
-    source="Barranco, Miranda, Rashba, JHEP 12 (2005) 021, Eq. (2); physics.md §4",
+    source="Barranco, Miranda, Rashba, JHEP 12 (2005) 021, Eq. (2); docs/physics.md#nsi",
 )

@@ -1,4 +1,5 @@
-"""Light scalar mediator φ on nuclei and electrons (physics.md §4), no interference.
+"""Light scalar mediator φ on nuclei and electrons (docs/physics.md#scalar-mediator), no
+interference.
 
 From the cross sections of ``cross_sections.bsm_scalar`` (Cerdeño et al., JHEP 05 (2016) 118,
 Eqs. (2.12), (2.15)), the rate densities are g⁴ (q² + M_φ²)^(−2) times
@@ -79,14 +80,15 @@ SCALAR_UNIVERSAL = ScalarMediatorModel(
     name="scalar_universal",
     description="light scalar with one coupling to neutrinos, quarks and electrons",
     parameters=_scalar_parameters("quarks and electrons"),
-    source="Cerdeño et al., JHEP 05 (2016) 118, Eqs. (2.12), (2.15); physics.md §4",
+    source=("Cerdeño et al., JHEP 05 (2016) 118, Eqs. (2.12), (2.15); "
+            "docs/physics.md#scalar-mediator"),
     mass_parameter="mass_MeV",
 )
 SCALAR_LEPTONIC = ScalarMediatorModel(
     name="scalar_leptonic",
     description="light scalar coupled to neutrinos and electrons only (electron recoils)",
     parameters=_scalar_parameters("electrons"),
-    source="Cerdeño et al., JHEP 05 (2016) 118, Eq. (2.15); physics.md §4",
+    source="Cerdeño et al., JHEP 05 (2016) 118, Eq. (2.15); docs/physics.md#scalar-mediator",
     mass_parameter="mass_MeV",
     couples_to_quarks=False,
 )

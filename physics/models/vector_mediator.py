@@ -1,4 +1,5 @@
-"""Light vector mediator Z′ on nuclei and electrons, interfering with the SM (physics.md §4).
+"""Light vector mediator Z′ on nuclei and electrons, interfering with the SM
+(docs/physics.md#vector-mediator).
 
 With s = ±1 the interference option and the charges of ``cross_sections.bsm_vector``:
 nucleus  Q_V → Q_V + s g² Q′_ν X P(q),  X = Z Q′_p + N Q′_n,  P = 1/(√2 G_F (q² + M²));

@@ -1,4 +1,4 @@
-"""Poisson chi-square (physics.md §7): χ² = −2 ln(L/L_saturated).
+"""Poisson chi-square (docs/statistics.md#poisson): χ² = −2 ln(L/L_saturated).
 
 χ² = 2 Σ_i [μ_i − n_i + n_i ln(n_i/μ_i)] (Baker & Cousins, NIM 221 (1984) 437, Eq. 6),
 with the n_i = 0 term equal to 2 μ_i. Non-integer n (Asimov data) is allowed.
@@ -20,5 +20,11 @@ def poisson_chi2_terms(observed: ArrayLike, expected: ArrayLike) -> NDArray:
 
 
 def poisson_chi2(observed: ArrayLike, expected: ArrayLike, axis: int = -1) -> NDArray:
-    """Sum of ``poisson_chi2_terms`` over ``axis``."""
+    """Sum of ``poisson_chi2_terms`` over ``axis``.
+
+    Examples
+    --------
+    >>> float(poisson_chi2([3.0, 4.0], [3.0, 4.0])), float(poisson_chi2([0.0], [2.0]))
+    (0.0, 4.0)
+    """
     return poisson_chi2_terms(observed, expected).sum(axis=axis)

@@ -65,10 +65,12 @@ def test_driver_script_carries_the_driver_settings(scan_files, tmp_path, monkeyp
         assert line in d
     lines = job.script.splitlines()
     assert lines.index("echo prologue-one") < lines.index("export NUBOUND_X=1")
-    exec_line = shlex.split(lines[-1])
-    assert exec_line == ["exec", sys.executable, "-m", "nubound.jobs.submit", "drive",
-                         str(config), "--cluster", str(profile), "--store", job.store,
-                         "--registry", registry_ref]
+    assert lines[-1] == "wait $!"  # the driver runs in the background: the trap can fire
+    drive_line = shlex.split(lines[-2])
+    assert drive_line == [sys.executable, "-m", "nubound.jobs.submit", "drive",
+                          str(config), "--cluster", str(profile), "--store", job.store,
+                          "--registry", registry_ref, "&"]
+    assert "trap cancel_workers EXIT" in lines
     check = subprocess.run(["bash", "-n"], input=job.script, text=True, capture_output=True)
     assert check.returncode == 0, check.stderr
 
@@ -88,7 +90,7 @@ def test_dry_run_prints_driver_and_worker_scripts(scan_files, capsys, registry_r
                                 "--registry", registry_ref])
     assert args.func(args) == 0
     out = capsys.readouterr().out
-    assert "exec " in out and "-m nubound.jobs.submit drive" in out
+    assert "-m nubound.jobs.submit drive" in out and "trap cancel_workers EXIT" in out
     assert "-m distributed.cli.dask_worker tcp://SCHEDULER:PORT" in out
 
 
@@ -175,3 +177,16 @@ def test_readme_tls_recipe_makes_certificates_that_verify(tmp_path):
                            capture_output=True, text=True)
     assert check.returncode == 0 and "OK" in check.stdout
     assert (tls / "key.pem").stat().st_mode & 0o077 == 0
+
+
+def test_worker_jobs_of_a_driver_carry_its_comment_and_no_wildcard_http(scan_files):
+    from nubound.jobs.clusters import job_script
+
+    _, profile = scan_files
+    base = load_profile(profile)
+    assert sub.tag_worker_jobs(base, None) is base  # not inside a SLURM job: unchanged
+    script = job_script(sub.tag_worker_jobs(base, "4711"))
+    assert "#SBATCH --comment=nubound-driver-4711" in script
+    # the driver script's trap finds them by exactly this comment
+    assert sub.worker_comment("4711") == "nubound-driver-4711"
+    assert "--dashboard-address 127.0.0.1:0" in script and "--no-dashboard" in script

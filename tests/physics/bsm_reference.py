@@ -50,7 +50,7 @@ PROMPT_MeV = (units.charged_pion_mass_MeV**2 - M_MU**2) / (2.0 * units.charged_p
 
 
 def michel(flavour: str) -> Callable[[np.ndarray], np.ndarray]:
-    """Unit-normalised π-DAR Michel spectra (physics.md §5)."""
+    """Unit-normalised π-DAR Michel spectra (docs/physics.md#pion-decay-at-rest)."""
     a, b = {"nue": (192.0, 0.5), "numubar": (64.0, 0.75)}[flavour]
 
     def pdf(e: np.ndarray) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Asimov data (physics.md §7): n_i = μ_i of the SM at nominal nuisances, per experiment."""
+"""Asimov data (docs/statistics.md#asimov): n_i = μ_i of the SM at nominal nuisances, per
+experiment."""
 
 import numpy as np
 import pytest

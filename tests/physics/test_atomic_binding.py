@@ -62,7 +62,7 @@ def test_subshell_occupations_sum_to_z(element):
         ("Cs", 0.0785, 15), ("Cs", 0.100, 19), ("Cs", 0.165, 23), ("Cs", 0.200, 25),
         ("Cs", 0.300, 27), ("Cs", 0.730, 33), ("Cs", 1.0, 37), ("Cs", 1.1, 43),
         ("Cs", 2.0, 45), ("Cs", 5.5, 51), ("Cs", 30.0, 53), ("Cs", 36.0, 55),
-        # Ge, reference-analysis steps (physics.md §3)
+        # Ge, reference-analysis steps (docs/physics.md#atomic-binding)
         ("Ge", 0.010, 4), ("Ge", 0.100, 14), ("Ge", 0.122, 18), ("Ge", 0.150, 20),
         ("Ge", 1.0, 22), ("Ge", 1.23, 26), ("Ge", 1.3, 28), ("Ge", 5.0, 30), ("Ge", 12.0, 32),
     ],

@@ -107,7 +107,8 @@ def test_nonnegative_and_zero_beyond_endpoint(e, frac, nuc, ff):
 
 
 def _dar_spectra(n=96):
-    """SNS π-DAR: prompt line, delayed νe and ν̄μ Michel spectra (physics.md §5), unit norm."""
+    """SNS π-DAR: prompt line, delayed νe and ν̄μ Michel spectra
+    (docs/physics.md#pion-decay-at-rest), unit norm."""
     mmu, mpi = units.muon_mass_MeV, units.charged_pion_mass_MeV
     line = (mpi**2 - mmu**2) / (2 * mpi)
     x, w = np.polynomial.legendre.leggauss(n)
@@ -127,7 +128,7 @@ def _flux_averaged(nuc, **opts):
 
 def test_dar_spectra_normalised():
     line, _, w_e, w_mb = _dar_spectra()
-    assert line == pytest.approx(29.792, abs=1e-3)  # physics.md §5: 29.79 MeV
+    assert line == pytest.approx(29.792, abs=1e-3)  # docs/physics.md#pion-decay-at-rest: 29.79 MeV
     assert w_e.sum() == pytest.approx(1.0, rel=1e-12, abs=0)
     assert w_mb.sum() == pytest.approx(1.0, rel=1e-12, abs=0)
 
@@ -146,7 +147,7 @@ def test_flux_averaged_cross_sections_vs_coherent():
 
 
 def test_recoil_term_changes_coherent_like_counts_below_one_percent():
-    # physics.md §2: dropping T/Eν must change COHERENT counts by < 1 %. Counts above a
+    # docs/physics.md#cevns: dropping T/Eν must change COHERENT counts by < 1 %. Counts above a
     # CsI-like (5 keVnr) and an Ar-like (20 keVnr) threshold, π-DAR flux, Helm.
     line, e, w_e, w_mb = _dar_spectra()
     energies = np.concatenate([[line], e])

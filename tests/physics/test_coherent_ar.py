@@ -86,7 +86,8 @@ def test_sm_template_matches_release_projections(sm: np.ndarray, axes: tuple[int
 
 
 def test_dropping_recoil_term_changes_counts_below_one_percent(ar: CoherentAr):
-    """physics.md §2: the T/Eν term is O(T/Eν); dropping it moves COHERENT counts by < 1 %."""
+    """docs/physics.md#cevns: the T/Eν term is O(T/Eν); dropping it moves COHERENT counts by < 1
+    %."""
     full = ar.expected_counts(sm_rates(ar.channels())).sum()
     rates = {c.name: cevns_sm_rate(c, keep_recoil_term=False) for c in ar.channels()}
     dropped = ar.expected_counts(rates).sum()

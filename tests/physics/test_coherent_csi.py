@@ -125,7 +125,7 @@ def test_flux_averaged_cross_section_against_the_pointlike_limit(csi, summary):
 
 
 def test_recoil_term_changes_the_prediction_by_less_than_one_percent(csi):
-    # physics.md §2: the T/Eν term is O(T/Eν) — keep it, but it must be < 1 %
+    # docs/physics.md#cevns: the T/Eν term is O(T/Eν) — keep it, but it must be < 1 %
     full = dropped = 0.0
     for ch in csi.channels():
         if ch.kind != "nucleus":

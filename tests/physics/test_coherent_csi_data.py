@@ -62,7 +62,8 @@ def test_factorized_steady_state_time_shape_fits_the_anticoincidence_data():
 def test_nin_timing_fits_the_delayed_neutrino_profile_with_the_default_pulse():
     # NIN come mostly from delayed νe on lead: their t_rec PDF should follow the delayed
     # neutrino arrival times, which fixes the time origin of t_rec relative to the proton
-    # pulse (physics.md §5: mean 440 ns, σ 150 ns); neutron transit adds a few tens of ns.
+    # pulse (docs/physics.md#pion-decay-at-rest: mean 440 ns, σ 150 ns); neutron transit adds a few
+    # tens of ns.
     table = np.loadtxt(csi_data.data_path("coherent-csi-2021/ninTrec.txt"))
     t, p = table.T
     p = p / (p.sum() * 0.01)

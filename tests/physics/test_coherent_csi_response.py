@@ -37,7 +37,8 @@ def test_systematic_quenching_pairs_straddle_the_nominal_curve(model):
 
 
 def test_light_yield_implied_by_the_resolution_parameters():
-    # physics.md §6: 13.35 PE/keVee; mean of the gamma density = 1/a = E_ee/0.0749
+    # docs/experiments/coherent_csi.md#response: 13.35 PE/keVee; mean of the gamma density = 1/a =
+    # E_ee/0.0749
     assert resp.LIGHT_YIELD_PE_per_keVee == pytest.approx(13.35, abs=0.01)
 
 

@@ -37,7 +37,7 @@ def _window_probability(e_ee_keV):
 
 
 def test_data_release_totals(exp):
-    # data/dresden-ii/README.md: column sums Rx-ON 5106.3 /day; first row 92.851 ± 15.057
+    # docs/experiments/dresden_ii.md#data: column sums Rx-ON 5106.3 /day; first row 92.851 ± 15.057
     assert exp.observed.sum() / DAYS == pytest.approx(5106.3, abs=0.1)
     assert exp.table[0, 1:3] == pytest.approx([92.851, 15.057])
     assert exp.n_bins == 130 and exp.energy_keV[0] == pytest.approx(0.205)
@@ -78,7 +78,8 @@ def test_target_and_options(exp):
     with76 = DresdenII(include_ge76=True)
     assert with76.nucleus.A > exp.nucleus.A
     ratio = with76.sm_counts("fef")["Ge"].sum() / exp.sm_counts("fef")["Ge"].sum()
-    assert ratio == pytest.approx(1.0, abs=0.03)  # physics.md §6: ≈ 1 % effect
+    # docs/experiments/dresden_ii.md#signal: ≈ 1 % effect
+    assert ratio == pytest.approx(1.0, abs=0.03)
 
 
 def _direct_counts(exp, quenching):

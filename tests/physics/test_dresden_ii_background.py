@@ -37,7 +37,8 @@ def test_peak_shapes():
     b = background_rate(theta, e)
     # L1 peak height h at c (the L2 and M tails are negligible there)
     assert background_rate(theta, np.array([1.297]))[0] == pytest.approx(80.0, rel=1e-3)
-    # area ratio M/L1 = 0.16 a_M (physics.md §6): integrate around each peak
+    # area ratio M/L1 = 0.16 a_M (docs/experiments/dresden_ii.md#likelihood): integrate around each
+    # peak
     # (the L1 window also holds the L2 peak, of area 0.008 × L1)
     m = e < 0.65
     l1 = e > 0.65

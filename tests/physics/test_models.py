@@ -137,7 +137,8 @@ def test_option_via_params_equals_option_via_get_model(synthetic):
 @pytest.mark.parametrize("name,eps_scale", [("vector_universal", 1.0),
                                             ("vector_b_minus_l", -1.0 / 3.0)])
 def test_contact_limit_equals_nsi(synthetic, name, eps_scale):
-    # M² ≫ q²: ε^q_αα = g² Q′_ν Q′_q / (√2 G_F M²) for u and d, α = e, μ (physics.md §4)
+    # M² ≫ q²: ε^q_αα = g² Q′_ν Q′_q / (√2 G_F M²) for u and d, α = e, μ
+    # (docs/physics.md#contact-limit)
     g, mass = 0.3, 3e5
     eps = eps_scale * g**2 / (SQRT2_GF * mass**2)
     nsi = {f"eps_{q}_{a}": eps for q in "ud" for a in ("ee", "mumu")}

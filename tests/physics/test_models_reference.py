@@ -3,7 +3,7 @@
 Truth: ``bsm_reference.reference_counts`` — direct Eν quadrature of flux × explicit BSM
 dσ/dT (physics/cross_sections/bsm_*.py) for one point, with the spectra from the flux modules;
 it shares only the recoil grid, the response and the form factor with the fast path.
-Requirement (issue 4): agreement better than 1e-3 relative in the expected counts.
+Requirement: agreement better than 1e-3 relative in the expected counts.
 """
 
 from __future__ import annotations

@@ -13,7 +13,8 @@ EMAX = MMU / 2
 
 
 def michel_nue(e):
-    """Delayed νe spectrum (192/m)(E/m)²(1/2 − E/m), unit integral on [0, m/2] (physics.md §5)."""
+    """Delayed νe spectrum (192/m)(E/m)²(1/2 − E/m), unit integral on [0, m/2]
+    (docs/physics.md#pion-decay-at-rest)."""
     return np.where(e <= EMAX, 192 / MMU * (e / MMU) ** 2 * (0.5 - e / MMU), 0.0)
 
 

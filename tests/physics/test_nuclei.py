@@ -44,7 +44,8 @@ def test_germanium_without_76():
     tgt = nuclei.target("Ge_no76")
     names = {n.name for n, _ in tgt.isotopes}
     assert names == {"Ge70", "Ge72", "Ge73", "Ge74"}
-    # reference-code fractions 0.2052, 0.2745, 0.0776, 0.3652 renormalised (physics.md §6)
+    # reference-code fractions 0.2052, 0.2745, 0.0776, 0.3652 renormalised
+    # (docs/experiments/dresden_ii.md#signal)
     frac = dict((n.name, f) for n, f in tgt.isotopes)
     assert frac["Ge74"] == pytest.approx(0.3652 / 0.9225, rel=1e-12, abs=0)
 
@@ -53,7 +54,7 @@ def test_averaged_nucleus_means():
     tgt = nuclei.target("Ge")
     avg = nuclei.averaged_nucleus(tgt)
     assert avg.Z == 32
-    # mean A of natural Ge (abundances of physics.md §2) = 72.705
+    # mean A of natural Ge (abundances of docs/physics.md#constants) = 72.705
     assert avg.A == pytest.approx(72.705, abs=1e-3)
     assert avg.mass_MeV == pytest.approx(tgt.mean_mass_MeV)
 

@@ -11,7 +11,7 @@ from nubound.physics.fluxes import pion_dar as pd
 
 
 def test_prompt_line_energy_is_two_body_decay_value():
-    # physics.md §5: 29.79 MeV
+    # docs/physics.md#pion-decay-at-rest: 29.79 MeV
     assert pd.PROMPT_NEUTRINO_ENERGY_MeV == pytest.approx(29.79, abs=0.005)
 
 

@@ -22,7 +22,8 @@ def test_lindhard_hand_value():
 
 
 def test_fef_table_is_linear_then_lindhard(data_dir):
-    # data/dresden-ii/README.md: Fef = 0.4361 − 0.192 T below ≈ 1.34 keVnr, Lindhard k=0.157 above
+    # docs/experiments/dresden_ii.md#data: Fef = 0.4361 − 0.192 T below ≈ 1.34 keVnr, Lindhard
+    # k=0.157 above
     t = np.array([0.1, 0.5, 1.0, 1.3])
     assert quenching_factor("fef", t) == pytest.approx(0.4361 - 0.192 * t, abs=2e-4)
     t_hi = np.array([1.5, 2.0, 3.0, 4.4])
@@ -55,7 +56,7 @@ def test_fef_ionisation_energy_monotonic_outside_its_documented_dip():
 
 
 def test_thresholds_at_200_eVee():
-    # data/dresden-ii/README.md: 0.2 keVee ↔ ≈ 0.64 keVnr (Fef), ≈ 1.05 keVnr (YBe)
+    # docs/experiments/dresden_ii.md#data: 0.2 keVee ↔ ≈ 0.64 keVnr (Fef), ≈ 1.05 keVnr (YBe)
     assert recoil_energy_for_ionisation_keV("fef", 0.2) == pytest.approx(0.64, abs=0.01)
     assert recoil_energy_for_ionisation_keV("ybe", 0.2) == pytest.approx(1.05, abs=0.01)
     t_l = recoil_energy_for_ionisation_keV("lindhard", 0.2)

@@ -26,7 +26,7 @@ META = {
 
 
 def michel(e, flavour):
-    """SNS delayed spectra (physics.md §5), unit integral on [0, m_μ/2]."""
+    """SNS delayed spectra (docs/physics.md#pion-decay-at-rest), unit integral on [0, m_μ/2]."""
     x = e / MMU
     shape = 192 * x**2 * (0.5 - x) if flavour == "nue" else 64 * x**2 * (0.75 - x)
     return np.where(x <= 0.5, shape / MMU, 0.0)

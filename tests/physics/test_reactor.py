@@ -6,7 +6,8 @@ import pytest
 from nubound.physics.errors import PhysicsInputError
 from nubound.physics.fluxes import reactor
 
-FRACTIONS = {"U235": 0.58, "Pu239": 0.29, "U238": 0.08, "Pu241": 0.05}  # physics.md §5
+# docs/physics.md#reactor-flux
+FRACTIONS = {"U235": 0.58, "Pu239": 0.29, "U238": 0.08, "Pu241": 0.05}
 
 
 def _raw(data_dir, name):

@@ -1,6 +1,7 @@
 """End to end with real physics: a tiny ``data = "asimov"`` scan, its store, limits and plot.
 
-vector_universal (physics.md §4) on COHERENT Ar, 2 masses × 8 couplings, run by ``run_scan`` on
+vector_universal (docs/physics.md#vector-mediator) on COHERENT Ar, 2 masses × 8 couplings, run by
+``run_scan`` on
 an in-process Dask client. On Asimov data the SM is the best fit: the Δχ² minimum sits at the
 smallest coupling (the SM limit), and the 90 % CL upper limit lies inside the grid.
 """

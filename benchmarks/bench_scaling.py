@@ -1,0 +1,89 @@
+"""Strong scaling and threads versus processes: one real-physics scan on 1 and 2 cores.
+
+Run: ``.venv/bin/python -m pytest benchmarks/bench_scaling.py --benchmark-only -s``
+(on an otherwise idle machine: every figure is a wall time).
+
+The scan: the universal light vector mediator, Dresden-II (three quenching choices), COHERENT
+CsI and Ar, 100 masses × 1024 couplings = 102 400 points in 50 blocks of 2 × 1024. It runs
+three times, each on a fresh store and a fresh LocalCluster of worker processes:
+
+- ``1x1``: one worker process with one thread (the reference for the speed-up);
+- ``2x1``: two worker processes with one thread each;
+- ``1x2``: one worker process with two threads. The compiled kernels release the GIL, so on
+  two cores this should match ``2x1`` (within 15 %); with the GIL held it would match ``1x1``.
+
+Reported: points/s of each, the speed-up ``2x1 / 1x1`` (ideal 2), ``1x2 / 2x1``, and the share
+of wall time outside physics evaluation, ``1 − Σ evaluate / (wall × threads)``, where wall
+starts when the cluster is up (it includes the client's preparation, the submission, the
+writes and the tail of the last blocks).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from nubound.scanner.run import run_scan
+from nubound.scanner.spec import parse_spec
+
+SPEC = """
+spec_version = 1
+experiments = ["dresden_ii", "coherent_csi", "coherent_ar"]
+store = "{store}"
+confidence_level = 0.9
+data = "observed"
+[model]
+name = "vector_universal"
+parameters = {{ interference = "standard" }}
+[[axes]]
+name = "mass_MeV"
+unit = "MeV"
+scale = "log"
+start = 0.01
+stop = 1e4
+n = 100
+[[axes]]
+name = "coupling"
+unit = "1"
+scale = "log"
+start = 1e-7
+stop = 1e-2
+n = 1024
+[quenching]
+dresden_ii = ["fef", "ybe", "lindhard"]
+[chunks]
+mass_MeV = 2
+coupling = 1024
+"""
+LAYOUTS = {"1x1": (1, 1), "2x1": (2, 1), "1x2": (1, 2)}
+_results: dict[str, dict] = {}
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+def test_scan_scaling(benchmark, tmp_path, layout):
+    from distributed import Client, LocalCluster
+
+    workers, threads = LAYOUTS[layout]
+    spec = parse_spec(SPEC.format(store=tmp_path / "s.zarr"))
+    assert spec.shape[0] * spec.shape[1] >= 100_000
+    with LocalCluster(n_workers=workers, threads_per_worker=threads, processes=True,
+                      host="127.0.0.1", dashboard_address=":0") as cluster, \
+            Client(cluster) as client:
+        result = benchmark.pedantic(
+            lambda: run_scan(spec, client, url=str(tmp_path / "s.zarr"), progress=None,
+                             threads_max=workers * threads), rounds=1, iterations=1)
+    assert result.blocks_computed == result.blocks_total
+    rate = result.points_computed / result.wall_s
+    outside = 1 - result.evaluate_s / (result.wall_s * workers * threads)
+    _results[layout] = {"points_per_s": round(rate), "wall_s": round(result.wall_s, 2),
+                        "outside_physics": round(outside, 4),
+                        "block_s_estimate": round(result.block_s_estimate or 0, 3)}
+    benchmark.extra_info.update(_results[layout])
+    print(f"\n{layout} (workers x threads): {_results[layout]}", file=sys.stderr)
+    if len(_results) == len(LAYOUTS):
+        r = {k: v["points_per_s"] for k, v in _results.items()}
+        summary = {"speedup_2x1_over_1x1": round(r["2x1"] / r["1x1"], 3),
+                   "ratio_1x2_over_2x1": round(r["1x2"] / r["2x1"], 3)}
+        benchmark.extra_info.update(summary)
+        print(f"scaling: {summary}", file=sys.stderr)
