@@ -39,6 +39,15 @@ class Rates(dict):
         self.record(benchmark, key, n)
         return result
 
+    def above_exact(self, benchmark, label: str, chi2, exact, floor: float = -1e-6) -> float:
+        """Record and print how far a reference's χ² ends above the exact profile (max over
+        its points); below ``floor`` is an error (then they did not profile the same χ²)."""
+        deviation = float(max(a - b for a, b in zip(chi2, exact, strict=True)))
+        benchmark.extra_info["max_chi2_above_batched"] = deviation
+        print(f"\n{label}: χ² at most {deviation:.2g} above the batched profile")
+        assert deviation > floor
+        return deviation
+
     def report(self, benchmark, label: str, fast: str = "batched") -> None:
         """Print and store the ratio of ``fast`` to every other recorded rate."""
         parts = [f"{fast} {self[fast]:.3g}/s"]

@@ -348,8 +348,10 @@ def limits_for_store(ds: xr.Dataset, args: argparse.Namespace) -> xr.Dataset:
 
 
 def _cmd_limits(args: argparse.Namespace) -> int:
-    result = limits_for_store(open_store(args.store), args)
+    ds = open_store(args.store)
+    result = limits_for_store(ds, args)
     _warn_edges(result)
+    _warn_fit_failures(ds, parse_experiments(args.experiments))
     if args.format == "json":
         print(json.dumps(limits_json(result), indent=2))
     elif args.format == "csv":
@@ -373,6 +375,14 @@ def _warn_edges(result: xr.Dataset) -> None:
         if n:
             print(f"nubound limits: {n} of {len(status)} masses {kind} (no limit quoted): {fix}",
                   file=sys.stderr)
+
+
+def _warn_fit_failures(ds: xr.Dataset, experiments: list[str] | None) -> None:
+    """On stderr: where profiles of the store did not converge (``storage.fit_status``)."""
+    from nubound.storage.fit_status import fit_failures
+
+    for line in fit_failures(ds, experiments):
+        print(f"nubound limits: warning: {line}", file=sys.stderr)
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:

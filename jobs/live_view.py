@@ -76,12 +76,9 @@ def snapshot(url: str, *, cl: float | None = None) -> dict[str, Any]:
     axes = [d.removeprefix("block_") for d in ds["done"].dims]
     grid = done.reshape(1, -1) if done.ndim == 1 else done.reshape(done.shape[:2] + (-1,)).mean(-1)
     if cl is None:
-        import tomllib
+        from nubound.storage.spec_attrs import stored_spec
 
-        try:
-            cl = float(tomllib.loads(attrs.get("spec_toml", "")).get("confidence_level", 0.9))
-        except tomllib.TOMLDecodeError:
-            cl = 0.9
+        cl = float(stored_spec(attrs).get("confidence_level", 0.9))
     n_done = int(done.sum())
     scales = {a: ds[a].attrs.get("scale", "lin") for a in axes}
     return {

@@ -17,19 +17,16 @@ import numpy as np
 QUENCHING_COLOURS = {"fef": "tab:red", "ybe": "tab:blue", "lindhard": "tab:green"}
 
 
-def background_components(theta: np.ndarray, energy_keV: np.ndarray) -> dict[str, np.ndarray]:
-    """The background of docs/experiments/dresden_ii.md#likelihood split into named parts (rates
-    per 10 eVee per day)."""
-    from nubound.physics.experiments import dresden_ii_background as bk
+COMPONENT_LABELS = {"continuum": "flat + exponential", "ge71_l_peaks": "$^{71}$Ge L1 + L2",
+                    "ge71_m_peak": "$^{71}$Ge M"}
 
-    h, c, w, a, b, cexp, a_m = theta
-    gauss = lambda mu, s: np.exp(-((energy_keV - mu) ** 2) / (2 * s**2))  # noqa: E731
-    return {
-        "flat + exponential": a + b * np.exp(-cexp * energy_keV),
-        "$^{71}$Ge L1 + L2": h * (gauss(c, w) + bk.L2_RELATIVE_HEIGHT * gauss(bk.L2_CENTRE_keV, w)),
-        "$^{71}$Ge M": h * bk.M_TO_L1_AREA * a_m * w / bk.NOISE_SIGMA_keV
-        * gauss(bk.M_CENTRE_keV, bk.NOISE_SIGMA_keV),
-    }
+
+def background_components(theta: np.ndarray, energy_keV: np.ndarray) -> dict[str, np.ndarray]:
+    """The background model (``dresden_ii_background.background_components``) by plot label
+    (rates per 10 eVee per day)."""
+    from nubound.physics.experiments.dresden_ii_background import background_components as parts
+
+    return {COMPONENT_LABELS[k]: v for k, v in parts(theta, energy_keV).items()}
 
 
 def plot_dresden_ii(output: str | Path) -> Path:
@@ -64,7 +61,7 @@ def dresden_ii_figure():
     for q in exp.quenching_choices:
         counts = exp.sm_counts(q)
         signal = counts["Ge"] + counts["electron"]
-        fits[q] = (counts["Ge"] / days, signal / days, exp.background_fit(signal))
+        fits[q] = (counts["Ge"] / days, signal / days, exp.profile(signal))
     _, _, fit_ref = fits[exp.default_quenching]
     parts = background_components(fit_ref.theta, e)
     for (name, part), style in zip(parts.items(), (":", "--", "-."), strict=True):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Sequence
 
 from nubound.jobs.options import add_scan_options, positive_int
 
@@ -70,15 +71,16 @@ def _print_result(result) -> None:
           f"{result.points_computed / max(result.wall_s, 1e-9):.0f} points/s)")
 
 
-def format_status(status) -> str:
+def format_status(status, fit_lines: Sequence[str] = ()) -> str:
     """Text of ``nubound status``: blocks done/total, the spec summary and the store size.
 
     The summary is read from the stored TOML without re-validating it, so a store written
-    with another catalogue of models still reports.
+    with another catalogue of models still reports. ``fit_lines``: where profiles did not
+    converge (``storage.fit_status.fit_failures``).
     """
-    import tomllib
+    from nubound.storage.spec_attrs import stored_spec
 
-    spec = tomllib.loads(status.attrs["spec_toml"])
+    spec = stored_spec(status.attrs)
     model = spec.get("model", {})
     fixed = ", ".join(f"{k}={v}" for k, v in model.get("parameters", {}).items())
     chunks = spec.get("chunks", {})
@@ -109,13 +111,17 @@ def format_status(status) -> str:
         f"{attrs.get('nubound_version', '?')}",
         f"dashboard:   {attrs.get('dashboard_link') or '-'} (last run)",
     ]
+    lines += [f"fit status:  {line}" for line in fit_lines] or (
+        ["fit status:  every profile converged"] if status.blocks_done else [])
     return "\n".join(lines)
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
-    from nubound.storage.store import store_status
+    from nubound.storage.fit_status import fit_failures
+    from nubound.storage.store import open_store, store_status
 
-    print(format_status(store_status(args.store)))
+    status = store_status(args.store)
+    print(format_status(status, fit_failures(open_store(status.url))))
     return 0
 
 

@@ -1,8 +1,9 @@
 """Numba's compiled kernels, built once per installation and loaded from its on-disk cache.
 
 A kernel compiles on its first call in a process unless numba's cache (``__pycache__`` beside
-the source, or ``NUMBA_CACHE_DIR``) already holds it: about 30 s for all of them on the
-project's machine, then under a second per process. ``compile_kernels`` makes that first
+the source, or ``NUMBA_CACHE_DIR``) already holds it for the present kernel sources
+(``kernel_cache``: an edit of any kernel module recompiles them all): about 30 s for all of
+them on the project's machine, then under a second per process. ``compile_kernels`` makes that first
 call on tiny problems, so that a scan compiles in its driver, once, instead of in every worker
 at the same time.
 """

@@ -77,7 +77,8 @@ class PhysicsRegistry:
         return get_model(name)
 
     def get_experiment(self, name: str) -> Any:
-        """The experiment object (``chi2(signal)``), cached per process by physics."""
+        """The experiment object (``profile(signal)``: χ², nuisances, convergence), cached
+        per process by physics."""
         from nubound.physics.experiments import get_experiment
 
         return get_experiment(name)

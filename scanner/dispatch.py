@@ -2,9 +2,9 @@
 
 A scan (or a calibration) is a long list of independent block tasks. Submitting all of them at
 once costs the scheduler ≈ 3.5 kB per task (1e5 blocks: 340 MB, and 20 s before the scheduler
-has registered them; measured, see ``docs/design.md#submission``) and grows without bound with the grid,
-so tasks go out through a window. The window has to be large enough for two readers of the
-scheduler's queue:
+has registered them; measured, see ``docs/design.md#submission``) and grows without bound
+with the grid, so tasks go out through a window. The window has to be large enough for two
+readers of the scheduler's queue:
 
 - the workers, which idle when fewer than ≈ 2 tasks per thread are queued;
 - Dask's adaptive scaling (``Scheduler.adaptive_target``), which asks for ``queued work /

@@ -1,10 +1,11 @@
-"""Worker-side evaluation of one block: ``evaluate(spec, block) -> {experiment: chi2}``, pure.
+"""Worker-side evaluation of one block: ``evaluate(spec, block) -> BlockValues``, pure.
 
 For every experiment and quenching choice the model maps the block's parameter grid to expected
 counts, ``model.signal_counts(experiment, quenching, params)`` → (*block.shape, n_bins), and the
-experiment profiles its nuisances in one batched call, ``experiment.chi2(signal)`` → block.shape
-(docs/design.md#experiment-contract). Experiments with quenching choices in the spec get a last
-axis of length ``len(choices)`` in spec order.
+experiment profiles its nuisances in one batched call, ``experiment.profile(signal)`` → χ² over
+block.shape and whether each fit converged (docs/design.md#experiment-contract).
+Experiments with quenching choices in the spec get a last axis of length ``len(choices)`` in
+spec order.
 
 With ``data = "asimov"`` the signal is still computed on the experiment itself, and judged by
 ``experiment.asimov(quenching)``: the same experiment with the SM expectation of that quenching
@@ -12,6 +13,8 @@ choice (nominal nuisances) as data, built once per worker process and shared bet
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -36,28 +39,38 @@ def block_parameters(spec: ScanSpec, block: Block) -> dict[str, object]:
     return params
 
 
-def evaluate(spec: ScanSpec, block: Block, *,
-             registry: PhysicsRegistry | None = None) -> dict[str, NDArray]:
-    """χ² of every experiment of ``spec`` over ``block``.
+@dataclass(frozen=True)
+class BlockValues:
+    """``chi2``: {experiment: array} of shape ``block.shape`` (+ ``(n_quenching,)`` for an
+    experiment with quenching choices in the spec), float64; ``unconverged``: {experiment:
+    number of those profiles that did not converge}."""
 
-    Returns ``{experiment: array}`` of shape ``block.shape`` (+ ``(n_quenching,)`` for an
-    experiment with quenching choices in the spec), float64.
-    """
+    chi2: dict[str, NDArray]
+    unconverged: dict[str, int]
+
+
+def evaluate(spec: ScanSpec, block: Block, *,
+             registry: PhysicsRegistry | None = None) -> BlockValues:
+    """χ² of every experiment of ``spec`` over ``block``, and how many fits did not converge."""
     reg = registry or default_registry()
     model = reg.get_model(spec.model.name)
     params = block_parameters(spec, block)
     out: dict[str, NDArray] = {}
+    unconverged: dict[str, int] = {}
     for name in spec.experiments:
         experiment = reg.get_experiment(name)
         choices = spec.quenching_for(name)
         values = []
+        unconverged[name] = 0
         for quenching in choices or (None,):
             signal = model.signal_counts(experiment, quenching, params)
             judge = (experiment if spec.data == "observed"
                      else reg.asimov_experiment(experiment, quenching))
-            chi2 = np.asarray(judge.chi2(signal), dtype=np.float64)
+            fit = judge.profile(signal)
+            chi2 = np.asarray(fit.chi2, dtype=np.float64)
             if chi2.shape != block.shape:
                 raise RuntimeError(f"{name}: chi2 has shape {chi2.shape}, block {block.shape}")
             values.append(chi2)
+            unconverged[name] += int(np.size(fit.converged) - np.count_nonzero(fit.converged))
         out[name] = np.stack(values, axis=-1) if choices else values[0]
-    return out
+    return BlockValues(out, unconverged)

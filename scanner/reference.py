@@ -45,4 +45,5 @@ def sm_chi2(spec: ScanSpec, *, registry: PhysicsRegistry | None = None) -> dict[
     output on the SM grid: size 1 along every non-mass axis, (+ quenching choices last).
     """
     sm = sm_spec(spec)
-    return evaluate(sm, block_at((0,) * len(sm.axes), sm.shape, sm.chunks), registry=registry)
+    block = block_at((0,) * len(sm.axes), sm.shape, sm.chunks)
+    return evaluate(sm, block, registry=registry).chi2

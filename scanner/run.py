@@ -78,9 +78,10 @@ def compute_block(spec: ScanSpec, block: Block, url: str, store_id: str,
     if st.block_is_done(url, store_id, block):
         return BlockReport(block.index, skipped=True, worker=worker)
     t0 = time.perf_counter()
-    results = evaluate(spec, block, registry=registry)
+    values = evaluate(spec, block, registry=registry)
     t1 = time.perf_counter()
-    st.write_block(url, store_id, block, results)
+    st.write_unconverged(url, store_id, block, values.unconverged)  # before the done cell
+    st.write_block(url, store_id, block, values.chi2)
     t2 = time.perf_counter()
     n = 1
     for s in block.shape:

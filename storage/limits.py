@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import functools
 import operator
-import tomllib
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -56,6 +55,7 @@ from scipy import stats
 
 from nubound.physics.errors import ConfigError
 from nubound.storage.contours import allowed_intervals_1d, axis_scale, pack_intervals
+from nubound.storage.spec_attrs import stored_spec
 
 CHI2_PREFIX = "chi2_"
 PROFILE = "profile"
@@ -205,10 +205,8 @@ def model_name(attrs: Mapping) -> str:
         return str(model.get("name", ""))
     if model:
         return str(model)
-    try:
-        return str(tomllib.loads(str(attrs.get("spec_toml", "")))["model"]["name"])
-    except (tomllib.TOMLDecodeError, KeyError, TypeError):
-        return ""
+    model = stored_spec(attrs).get("model")
+    return str(model.get("name", "")) if isinstance(model, Mapping) else ""
 
 
 def confidence_level(attrs: Mapping, default: float = 0.9) -> float:
@@ -223,8 +221,8 @@ def confidence_level(attrs: Mapping, default: float = 0.9) -> float:
     0.9
     """
     try:
-        return float(tomllib.loads(str(attrs.get("spec_toml", "")))["confidence_level"])
-    except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError):
+        return float(stored_spec(attrs)["confidence_level"])
+    except (KeyError, TypeError, ValueError):
         return default
 
 

@@ -8,7 +8,8 @@
 - One-parameter models: Δχ² profiles with the threshold as a horizontal line.
 - Several parameters without a mass (NSI): allowed-region contours in the plane of the first
   two axes, the others profiled.
-Every figure states the CL, the dof and, for Asimov stores, ``data: asimov``.
+Every figure states the CL, the dof and, for Asimov stores, ``data: asimov``; a red note in
+the lower left corner counts the profiles that did not converge (``storage.fit_status``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import xarray as xr
 
 from nubound.storage import limits as lim
 from nubound.storage.contours import axis_scale, contour_paths
+from nubound.storage.fit_status import fit_failures
 
 _COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown")
 
@@ -95,6 +97,11 @@ def plot_limits(
         title += ", data: asimov"
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=7, loc="best")
+    failures = fit_failures(ds, names, max_blocks=0)
+    if failures:  # where the χ² may lie above its minimum (``nubound status`` says where)
+        ax.text(0.01, 0.01, "\n".join(f"warning: {line}" for line in failures), fontsize=6,
+                color="tab:red", va="bottom", transform=ax.transAxes,
+                bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"})
     path = Path(path)
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -13,6 +13,10 @@ Layout (docs/design.md#store-layout):
   dimension is per experiment because two experiments may have different choices;
 - ``done``: uint8, dims ``block_<axis>``, one cell (and one Zarr chunk) per block; 1 = the
   block's values are all written. Workers write it after the values, never before;
+- ``unconverged_<experiment>``: uint32, dims and chunks as ``done``: how many profiles of the
+  block (grid points × quenching choices) stopped at an iteration cap or damping limit
+  (``Experiment.profile(...).converged`` False), written with the block before its ``done``
+  cell; absent in stores made before it existed;
 - attributes: ``spec_toml`` (canonical TOML of the spec), ``nubound_version``,
   ``data_hashes`` (sha256 of the data files read), ``data_kind`` (the spec's ``data``:
   "observed", or "asimov" for SM Asimov data, ``Experiment.asimov``), ``created_utc``,
@@ -57,6 +61,11 @@ def chi2_name(experiment: str) -> str:
 def quenching_dim(experiment: str) -> str:
     """Dimension of one experiment's quenching choices."""
     return f"quenching_{experiment}"
+
+
+def unconverged_name(experiment: str) -> str:
+    """Per-block count of one experiment's profiles that did not converge."""
+    return f"unconverged_{experiment}"
 
 
 def block_dim(axis: str) -> str:
@@ -118,6 +127,12 @@ def template(spec: ScanSpec):
         attrs={"long_name": "1 if the block's values are completely written",
                "block_chunks": list(spec.chunks)})
     encoding[DONE] = {"chunks": (1,) * len(grid)}
+    for exp in spec.experiments:
+        data_vars[unconverged_name(exp)] = xr.Variable(
+            data_vars[DONE].dims, da.zeros(grid, dtype=np.uint32, chunks=(1,) * len(grid)),
+            attrs={"long_name": f"profiles of {exp} in the block that did not converge",
+                   "experiment": exp, "block_chunks": list(spec.chunks)})
+        encoding[unconverged_name(exp)] = {"chunks": (1,) * len(grid)}
     return xr.Dataset(data_vars, coords=coords), encoding
 
 
@@ -189,6 +204,15 @@ def write_block(url: str, store_id: str, block: Block, results: dict[str, np.nda
         region = block.region + (slice(None),) * (target.ndim - len(block.region))
         target[region] = values
     arrays[DONE][block.index] = 1
+
+
+def write_unconverged(url: str, store_id: str, block: Block, counts: Mapping[str, int]) -> None:
+    """Write one block's counts of unconverged profiles per experiment (before its ``done``
+    cell); a store made before these arrays existed keeps none."""
+    arrays = _writable_arrays(url, store_id)
+    for exp, count in counts.items():
+        if unconverged_name(exp) in arrays:
+            arrays[unconverged_name(exp)][block.index] = count
 
 
 def open_store(url: str):

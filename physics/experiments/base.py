@@ -34,6 +34,7 @@ from numpy.typing import NDArray
 
 from nubound.physics.errors import PhysicsInputError
 from nubound.physics.nuclei import Nucleus
+from nubound.physics.statistics.profile import ProfileResult
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,8 +86,15 @@ class Experiment(ABC):
         """The experiment's recoil channels for one quenching choice (cached)."""
 
     @abstractmethod
+    def profile(self, signal: NDArray) -> ProfileResult:
+        """Profile the nuisances for signals of shape (..., n_bins): ``chi2`` (...), the
+        best-fit nuisances ``theta`` (..., n_par) and ``converged`` (...), False where a fit
+        stopped at its iteration cap or damping limit instead of its stopping rule (its χ²
+        may then lie above the minimum; docs/statistics.md)."""
+
     def chi2(self, signal: NDArray) -> NDArray:
         """χ² profiled over the nuisances for signals of shape (..., n_bins) → (...)."""
+        return self.profile(signal).chi2
 
     def check_quenching(self, quenching: str | None) -> str:
         """Return a valid quenching name (the default for None) or raise naming the choices."""

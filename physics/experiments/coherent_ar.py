@@ -194,10 +194,6 @@ class CoherentAr(Experiment):
             iterations=res.iterations.reshape(batch),
         )
 
-    def chi2(self, signal: NDArray) -> NDArray:
-        """χ² profiled over the nine nuisances for signals (..., 960) → (...)."""
-        return self.profile(signal).chi2
-
     def signal_strength_scan(
         self, strengths: NDArray, quenching: str | None = None
     ) -> NDArray:

@@ -191,10 +191,6 @@ class CoherentCsI(Experiment):
             self._channel_cache[quenching] = self._build_channels(quenching)
         return self._channel_cache[quenching]
 
-    def chi2(self, signal: NDArray) -> NDArray:
-        """χ² profiled over the four normalisation nuisances, signal (..., 99) → (...)."""
-        return self.profile(signal).chi2
-
     # --- Asimov data -----------------------------------------------------------------------
     def _asimov_attributes(self, quenching: str) -> dict:
         """C-window counts → SM signal (CEvNS + ν–e) + backgrounds at nominal nuisances.

@@ -21,7 +21,7 @@ Asimov data (``asimov(quenching)``, docs/statistics.md#asimov): rates n_i = S_i/
 θ_nom) with
 the released σ_i kept. S is the SM signal (CEvNS + ν–e) of the quenching choice; Dresden-II
 has no external background prediction, so the nominal background θ_nom is the background fit
-to the real Rx-ON data with the SM signal (``background_fit``), with a_M set to the centre of
+to the real Rx-ON data with the SM signal (``profile``), with a_M set to the centre of
 its Gaussian pull, 1 (the fit gives 0.9995–1.0030), so that the profiled χ² of the SM signal on
 the Asimov data is exactly 0 (residuals and pull vanish at θ = θ_nom).
 """
@@ -43,7 +43,6 @@ from nubound.physics.experiments.base import Channel, Experiment
 from nubound.physics.experiments.dresden_ii_background import (
     PARAMETER_NAMES,
     ProfiledChi2,
-    ProfileResult,
     background_rate,
 )
 from nubound.physics.experiments.dresden_ii_response import (
@@ -60,6 +59,7 @@ from nubound.physics.quenching_germanium import (
     recoil_energy_for_ionisation_keV,
 )
 from nubound.physics.rates import sm_rates
+from nubound.physics.statistics.profile import ProfileResult
 
 DATA_FILES = (
     "dresden-ii/data_release.txt",
@@ -169,16 +169,17 @@ class DresdenII(Experiment):
             self._channels[q] = (self._nucleus_channel(q), self._electron_channel)
         return self._channels[q]
 
-    def chi2(self, signal: NDArray) -> NDArray:
-        """Profiled χ² for signals (..., 130) in counts over the Rx-ON exposure → (...)."""
-        return self.profiler(self.check_signal(signal) / self.exposure_days)
+    def profile(self, signal: NDArray) -> ProfileResult:
+        """Profiled χ², best-fit nuisances (order ``PARAMETER_NAMES``) and convergence for
+        signals (..., 130) in counts over the Rx-ON exposure."""
+        return self.profiler.profile(self.check_signal(signal) / self.exposure_days)
 
     def _asimov_attributes(self, quenching: str) -> dict:
         """Asimov table and profiler for ``quenching`` (module docstring: θ_nom, σ kept)."""
         counts = self.sm_counts(quenching)  # also builds the channels the Asimov copy shares
         signal = counts["Ge"] + counts["electron"]
-        theta = np.array(self.background_fit(signal).theta, dtype=float)
-        # centre of its pull (docs/experiments/dresden_ii.md#likelihood)
+        theta = np.array(self.profile(signal).theta, dtype=float)
+        # a_M at its pull centre (docs/experiments/dresden_ii.md#likelihood)
         theta[PARAMETER_NAMES.index("a_M")] = 1.0
         rate = signal / self.exposure_days + background_rate(theta, self.energy_keV)
         table = self.table.copy()
@@ -196,7 +197,7 @@ class DresdenII(Experiment):
         counts over the exposure: Rx-ON rates ~ N(S/96.4 d + b(E; θ̂), σ_released), (n_toys,
         130). The a_M pull keeps its centre (1): it is not a measurement of this data set."""
         s = self.check_signal(signal)
-        theta = self.background_fit(s).theta
+        theta = self.profile(s).theta
         mean = s / self.exposure_days + background_rate(theta, self.energy_keV)
         return rng.normal(mean, self.table[:, 2], size=(n_toys, self.n_bins))
 
@@ -204,10 +205,6 @@ class DresdenII(Experiment):
         table = self.table.copy()
         table[:, 1] = values
         return {"table": table, "profiler": ProfiledChi2(self.energy_keV, values, table[:, 2])}
-
-    def background_fit(self, signal: NDArray) -> ProfileResult:
-        """Profiled χ² and best-fit nuisances for signals in counts over the exposure."""
-        return self.profiler.profile(self.check_signal(signal) / self.exposure_days)
 
     # --- channels ------------------------------------------------------------------------
     def _nucleus_channel(self, quenching: str) -> Channel:
@@ -278,8 +275,8 @@ class DresdenII(Experiment):
         q = self.check_quenching(quenching)
         counts = self.sm_counts(q)
         cevns, electron = counts["Ge"], counts["electron"]
-        fit_sm = self.background_fit(cevns + electron)
-        fit_b = self.background_fit(np.zeros(N_BINS))
+        fit_sm = self.profile(cevns + electron)
+        fit_b = self.profile(np.zeros(N_BINS))
         mu, chi2_mu = self.best_fit_signal_strength(cevns, electron)
         theta = fit_sm.theta
         bkg = background_rate(theta, self.energy_keV) * self.exposure_days

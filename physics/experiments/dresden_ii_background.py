@@ -23,13 +23,12 @@ tests compare it with iminuit on random signals.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from numpy.typing import NDArray
 
 from nubound.physics.errors import PhysicsInputError
 from nubound.physics.experiments import dresden_ii_kernel as kernel
+from nubound.physics.statistics.profile import ProfileResult
 
 PARAMETER_NAMES = ("h", "c", "w", "A", "B", "C", "a_M")
 # σ_n, electronic noise (arXiv:2202.09672; docs/experiments/dresden_ii.md#response)
@@ -44,26 +43,37 @@ UPPER = np.array([150.0, 1.5, 4.0, np.inf, np.inf, np.inf, 1.5])
 _BACKGROUND_START = np.array([80.0, 1.297, 0.05, 15.0, 150.0, 5.0, 1.0])  # near the data's fit
 
 
-def background_rate(theta: NDArray, energy_keV: NDArray) -> NDArray:
-    """b(E; θ) in counts/(10 eV · day) for θ (..., 7) → (..., nE) (module docstring)."""
+def _gaussian(energy_keV: NDArray, centre_keV, width_keV) -> NDArray:
+    """G(E; μ, s) = exp(−(E − μ)²/2s²) (module docstring)."""
+    return np.exp(-((energy_keV - centre_keV) ** 2) / (2 * width_keV**2))
+
+
+def m_peak_per_unit_width(energy_keV: NDArray) -> NDArray:
+    """κ(E) = (0.16/σ_n) G(E; 0.158 keV, σ_n): the M peak is h a_M w κ (module docstring)."""
+    return M_TO_L1_AREA / NOISE_SIGMA_keV * _gaussian(np.asarray(energy_keV, dtype=float),
+                                                      M_CENTRE_keV, NOISE_SIGMA_keV)
+
+
+def background_components(theta: NDArray, energy_keV: NDArray) -> dict[str, NDArray]:
+    """b(E; θ) split into its parts, counts/(10 eV · day), θ (..., 7) → (..., nE) each:
+    ``continuum`` A + B e^{−CE}, ``ge71_l_peaks`` h [G(c, w) + 0.008 G(1.142 keV, w)],
+    ``ge71_m_peak`` h a_M w κ (module docstring; the compiled fit,
+    ``dresden_ii_kernel``, evaluates the same model and is tested against it)."""
     th = np.asarray(theta, dtype=float)[..., None]
     e = np.asarray(energy_keV, dtype=float)
     h, c, w, a, b, cexp, a_m = (th[..., i, :] for i in range(7))
-    peaks = (
-        np.exp(-((e - c) ** 2) / (2 * w**2))
-        + L2_RELATIVE_HEIGHT * np.exp(-((e - L2_CENTRE_keV) ** 2) / (2 * w**2))
-        + M_TO_L1_AREA * a_m * w / NOISE_SIGMA_keV
-        * np.exp(-((e - M_CENTRE_keV) ** 2) / (2 * NOISE_SIGMA_keV**2))
-    )
-    return a + b * np.exp(-cexp * e) + h * peaks
+    return {
+        "continuum": a + b * np.exp(-cexp * e),
+        "ge71_l_peaks": h * (_gaussian(e, c, w)
+                             + L2_RELATIVE_HEIGHT * _gaussian(e, L2_CENTRE_keV, w)),
+        "ge71_m_peak": h * a_m * w * m_peak_per_unit_width(e),
+    }
 
 
-@dataclass(frozen=True)
-class ProfileResult:
-    """Profiled χ² and the best-fit nuisances θ̂ (..., 7) in the order of PARAMETER_NAMES."""
-
-    chi2: NDArray
-    theta: NDArray
+def background_rate(theta: NDArray, energy_keV: NDArray) -> NDArray:
+    """b(E; θ) in counts/(10 eV · day) for θ (..., 7) → (..., nE) (module docstring)."""
+    parts = background_components(theta, energy_keV)
+    return parts["continuum"] + parts["ge71_l_peaks"] + parts["ge71_m_peak"]
 
 
 class ProfiledChi2:
@@ -83,35 +93,44 @@ class ProfiledChi2:
         steps = np.diff(self.energy_keV)
         if steps.size == 0 or not np.allclose(steps, steps[0], rtol=1e-6, atol=0):
             raise PhysicsInputError("Dresden-II bins must be uniform (10 eVee)")
-        kappa = M_TO_L1_AREA / NOISE_SIGMA_keV * np.exp(
-            -((self.energy_keV - M_CENTRE_keV) ** 2) / (2 * NOISE_SIGMA_keV**2))
+        kappa = m_peak_per_unit_width(self.energy_keV)
         # layout of dresden_ii_kernel: E, 1/σ, n/σ, κ/σ, (E − E₂)²
-        self._grid = np.ascontiguousarray(np.stack([
-            self.energy_keV, self.inv_sigma, self.rate * self.inv_sigma, kappa * self.inv_sigma,
-            (self.energy_keV - L2_CENTRE_keV) ** 2]))
+        self._background = kernel.Background(
+            grid=np.ascontiguousarray(np.stack([
+                self.energy_keV, self.inv_sigma, self.rate * self.inv_sigma,
+                kappa * self.inv_sigma, (self.energy_keV - L2_CENTRE_keV) ** 2])),
+            lower=LOWER, upper=UPPER, l2_centre_keV=float(L2_CENTRE_keV),
+            l2_height=float(L2_RELATIVE_HEIGHT), pull_w=float(1.0 / A_M_PULL_SIGMA**2))
         zero = np.zeros((1, self.rate.size))
-        chi2, theta = self._kernel_fit(zero, _BACKGROUND_START[None])
-        self.theta0 = theta[0]
-        self._chi2_theta0 = float(chi2[0])
+        fit = self._kernel_fit(zero, _BACKGROUND_START[None])
+        self.theta0 = fit.theta[0]
         jac_r = np.empty((1, 8, self.rate.size))
-        kernel.jacobian_block(zero, theta, self._grid, L2_CENTRE_keV, L2_RELATIVE_HEIGHT, jac_r)
-        jac, self._r0 = jac_r[0, :7], jac_r[0, 7].copy()
+        kernel.jacobian_block(zero, fit.theta, self._background, jac_r)
+        jac = jac_r[0, :7]
         # linear response of θ̂ to the signal at the background-only fit (first Gauss–Newton
         # step): δθ = G⁻¹ Jᵀ δr with δr = −S/σ, G = JJᵀ + pull  →  δθ = −G⁻¹ J (S/σ)
         gram = jac @ jac.T + np.diag([0, 0, 0, 0, 0, 0, 1 / A_M_PULL_SIGMA**2])
-        self._response = -np.linalg.solve(gram, jac)  # (7, nb), acts on S/σ
+        self._linearisation = kernel.Linearisation(
+            theta=self.theta0, residual=jac_r[0, 7].copy(), chi2=float(fit.chi2[0]),
+            response=-np.linalg.solve(gram, jac))  # (7, nb), acts on S/σ
 
-    def _kernel_fit(self, signal: NDArray, start: NDArray) -> tuple[NDArray, NDArray]:
+    @staticmethod
+    def _fits(n: int) -> kernel.Fits:
+        """Empty outputs of the kernel for n signals."""
+        return kernel.Fits(chi2=np.empty(n), theta=np.empty((n, 7)),
+                           converged=np.empty(n, dtype=np.bool_))
+
+    def _kernel_fit(self, signal: NDArray, start: NDArray) -> kernel.Fits:
         """One fit per signal from the given starts (no second start): (N, nb), (N, 7)."""
-        n = signal.shape[0]
-        chi2, theta = np.empty(n), np.empty((n, 7))
+        out = self._fits(signal.shape[0])
         kernel.fit_block(np.ascontiguousarray(signal, dtype=float),
-                         np.ascontiguousarray(start, dtype=float), self._grid, LOWER, UPPER,
-                         L2_CENTRE_keV, L2_RELATIVE_HEIGHT, A_M_PULL_SIGMA, chi2, theta)
-        return chi2, theta
+                         np.ascontiguousarray(start, dtype=float), self._background, out)
+        return out
 
     def profile(self, signal: NDArray) -> ProfileResult:
-        """Profile θ for signals (..., n_bins) in counts/(10 eV · day)."""
+        """Profile θ for signals (..., n_bins) in counts/(10 eV · day): χ² (...), θ̂ (..., 7)
+        in the order of PARAMETER_NAMES, and whether each fit converged (module docstring
+        of ``dresden_ii_kernel``)."""
         s = np.asarray(signal, dtype=float)
         if s.ndim == 0 or s.shape[-1] != self.rate.size:
             raise PhysicsInputError(
@@ -119,11 +138,10 @@ class ProfiledChi2:
             )
         batch = s.shape[:-1]
         flat = np.ascontiguousarray(s.reshape(-1, self.rate.size))
-        chi2, theta = np.empty(flat.shape[0]), np.empty((flat.shape[0], 7))
-        kernel.profile_block(flat, self.theta0, self._response, self._r0, self._chi2_theta0,
-                             self._grid, LOWER, UPPER, L2_CENTRE_keV, L2_RELATIVE_HEIGHT,
-                             A_M_PULL_SIGMA, chi2, theta)
-        return ProfileResult(chi2.reshape(batch), theta.reshape(batch + (7,)))
+        out = self._fits(flat.shape[0])
+        kernel.profile_block(flat, self._background, self._linearisation, out)
+        return ProfileResult(out.chi2.reshape(batch), out.theta.reshape(batch + (7,)),
+                             out.converged.reshape(batch))
 
     def __call__(self, signal: NDArray) -> NDArray:
         """χ² profiled over θ for signals (..., n_bins) → (...)."""

@@ -21,7 +21,8 @@ with the a_M pull P, parameters held at a bound by their gradient frozen, trial 
 to the bounds and kept only if they lower χ². λ = 0 (Gauss–Newton) while steps succeed, ×0.1 on
 success and max(10λ, 1e-3) on failure. Stop when the predicted gain δᵀ(Jᵀr − P…) < tol, when
 two full Gauss–Newton gains g₁, g₂ shrinking geometrically leave g₂ρ/(1 − ρ) < tol (ρ = g₂/g₁,
-capped at ½), or when λ > 1e8 (no step lowers χ²: a bound or a flat direction).
+capped at ½). A fit that ends otherwise — λ > 1e8 (no step lowers χ² although the predicted
+gain is not small) or the iteration cap — is reported as not converged (``Fits.converged``).
 
 Gaussians and exp(−CE) on the uniform grid come from running products (no exp per bin):
 G(E_{i+1})/G(E_i) = exp(−(z_i t + t²/2)) with z_i = (E_i − μ)/w, t = ΔE/w, and consecutive
@@ -29,18 +30,23 @@ ratios differ by the constant factor exp(−t²); a direct exp per bin where |z|
 grid (exp(−648) ≈ 1e-282: the running product would underflow).
 
 Layout of ``grid`` (5, n_bins): E_i [keV], 1/σ_i, n_i/σ_i, κ_i/σ_i, (E_i − E₂)².
+
+The entry points take named bundles (``Background``, ``Linearisation``, ``Fits``; typed
+namedtuples that numba passes as structs), so that no two same-typed arrays can be swapped by
+position.
 """
 
 from __future__ import annotations
 
-import numpy as np
-from numba import njit
+from typing import NamedTuple
 
+import numpy as np
+
+from nubound.physics.kernel_cache import kernel
 from nubound.physics.statistics.compiled_linalg import cholesky_solve, dot
 
 _FAST = {"reassoc", "contract"}  # lets LLVM vectorise the sums over bins (no nnan/ninf)
-# error_model numpy: x/0 gives inf, not ZeroDivisionError; nogil: threaded workers run in parallel
-_OPTS = {"cache": True, "nogil": True, "error_model": "numpy"}
+_OPTS = {"error_model": "numpy"}  # x/0 gives inf, not ZeroDivisionError
 _TOL = 1e-6  # χ² units: the tests ask 1e-3
 _REL_TOL = 1e-9  # plus this × χ²: a far-excluded fit (χ² ≫ 10⁶) need not crawl to 10⁻⁶
 _MAX_ITER = 1000  # LM can crawl along the flat–exponential valley (A, B, C for small C)
@@ -49,7 +55,38 @@ _RUNNING_PRODUCT_Z = 36.0
 _E, _ISG, _RATE_W, _KAPPA_W, _D2SQ = range(5)
 
 
-@njit(**_OPTS)
+class Background(NamedTuple):
+    """The fit's fixed inputs: ``grid`` (5, n_bins) (module docstring), bounds ``lower`` and
+    ``upper`` (7,) of θ, the L2 peak's centre [keV] and relative height, and the weight
+    1/σ_a² of the a_M pull."""
+
+    grid: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    l2_centre_keV: float
+    l2_height: float
+    pull_w: float
+
+
+class Linearisation(NamedTuple):
+    """The background-only fit θ_bg (7,), its weighted residual r_bg (n_bins,) and χ², and
+    the linear response R (7, n_bins) of θ̂ to the weighted signal S/σ there."""
+
+    theta: np.ndarray
+    residual: np.ndarray
+    chi2: float
+    response: np.ndarray
+
+
+class Fits(NamedTuple):
+    """Outputs for N signals: χ² (N,), θ̂ (N, 7), converged (N,) bool."""
+
+    chi2: np.ndarray
+    theta: np.ndarray
+    converged: np.ndarray
+
+
+@kernel(**_OPTS)
 def _gaussian(energy, centre, inv_width, scale, out):
     """out_i = scale · exp(−((E_i − centre)/w)²/2) on the uniform grid (module docstring)."""
     nb = energy.size
@@ -70,13 +107,13 @@ def _gaussian(energy, centre, inv_width, scale, out):
             out[i] = scale * np.exp(-0.5 * z * z)
 
 
-@njit(**_OPTS)
-def _shapes(theta, grid, l2_centre_keV, l2_height, g1, g2, ex):
+@kernel(**_OPTS)
+def _shapes(theta, bg, g1, g2, ex):
     """G1, G2 and e^{−CE} at θ (module docstring), into g1, g2, ex (n_bins,)."""
-    energy = grid[_E]
+    energy = bg.grid[_E]
     inv_w = 1.0 / theta[2]
     _gaussian(energy, theta[1], inv_w, 1.0, g1)
-    _gaussian(energy, l2_centre_keV, inv_w, l2_height, g2)
+    _gaussian(energy, bg.l2_centre_keV, inv_w, bg.l2_height, g2)
     x = np.exp(-theta[5] * energy[0])
     ratio = np.exp(-theta[5] * (energy[1] - energy[0]))
     for i in range(energy.size):
@@ -84,21 +121,22 @@ def _shapes(theta, grid, l2_centre_keV, l2_height, g1, g2, ex):
         x *= ratio
 
 
-@njit(fastmath=_FAST, **_OPTS)
-def _chi2(theta, sw, grid, l2_centre_keV, l2_height, pull_w, g1, g2, ex):
+@kernel(fastmath=_FAST, **_OPTS)
+def _chi2(theta, sw, bg, g1, g2, ex):
     """χ² at θ for the weighted signal sw = S/σ; leaves the shapes at θ in g1, g2, ex."""
-    _shapes(theta, grid, l2_centre_keV, l2_height, g1, g2, ex)
+    _shapes(theta, bg, g1, g2, ex)
     h, a, b, am = theta[0], theta[3], theta[4], theta[6]
     m = h * am * theta[2]
+    grid = bg.grid
     isg, rate_w, kappa_w = grid[_ISG], grid[_RATE_W], grid[_KAPPA_W]
     acc = 0.0
     for i in range(sw.size):
         r = rate_w[i] - sw[i] - isg[i] * (a + h * (g1[i] + g2[i]) + b * ex[i]) - m * kappa_w[i]
         acc += r * r
-    return acc + pull_w * (am - 1.0) ** 2
+    return acc + bg.pull_w * (am - 1.0) ** 2
 
 
-@njit(fastmath=_FAST, **_OPTS)
+@kernel(fastmath=_FAST, **_OPTS)
 def _jacobian(theta, sw, grid, g1, g2, ex, jac):
     """Weighted Jacobian J (rows 0–6) and residual r (row 7) into jac (8, n_bins), from the
     shapes at θ (module docstring)."""
@@ -122,7 +160,7 @@ def _jacobian(theta, sw, grid, g1, g2, ex, jac):
         jac[7, i] = rate_w[i] - sw[i] - s * (a + h * (g1[i] + g2[i])) - b * x - m * kappa_w[i]
 
 
-@njit(**_OPTS)
+@kernel(**_OPTS)
 def _normal_equations(jac, gram, grad):
     """JᵀJ (7, 7) and Jᵀr (7,) from jac (8, n_bins) of ``_jacobian``."""
     for k in range(7):
@@ -131,21 +169,23 @@ def _normal_equations(jac, gram, grad):
             gram[k, j] = gram[j, k] = dot(jac[k], jac[j])
 
 
-@njit(**_OPTS)
-def _fit(sw, start, grid, lower, upper, l2_centre_keV, l2_height, pull_w, theta, work, jac,
-         small):
-    """Projected Levenberg–Marquardt from ``start`` (module docstring) → χ²; θ̂ into ``theta``.
+@kernel(**_OPTS)
+def _fit(sw, start, bg, theta, work, jac, small):
+    """Projected Levenberg–Marquardt from ``start`` (module docstring) → (χ², converged); θ̂
+    into ``theta``.
 
     Scratch: work (3, n_bins) for the shapes, jac (8, n_bins) for J and r, small (3, 7, 7)."""
+    grid, lower, upper, pull_w = bg.grid, bg.lower, bg.upper, bg.pull_w
     g1, g2, ex = work[0], work[1], work[2]
     gram, mat = small[0], small[1]
     grad, rhs, step, trial = small[2, 0], small[2, 1], small[2, 2], small[2, 3]
     for k in range(7):
         theta[k] = min(max(start[k], lower[k]), upper[k])
-    _shapes(theta, grid, l2_centre_keV, l2_height, g1, g2, ex)
+    _shapes(theta, bg, g1, g2, ex)
     _jacobian(theta, sw, grid, g1, g2, ex, jac)
     _normal_equations(jac, gram, grad)
     chi2 = dot(jac[7], jac[7]) + pull_w * (theta[6] - 1.0) ** 2
+    converged = False
     lam = 0.0
     last_gain = np.inf
     for _ in range(_MAX_ITER):
@@ -175,10 +215,11 @@ def _fit(sw, start, grid, lower, upper, l2_centre_keV, l2_height, pull_w, theta,
         for k in range(7):
             predicted += step[k] * rhs[k]
         if predicted < _TOL + _REL_TOL * chi2:
+            converged = True
             break
         for k in range(7):
             trial[k] = min(max(theta[k] + step[k], lower[k]), upper[k])
-        chi2_trial = _chi2(trial, sw, grid, l2_centre_keV, l2_height, pull_w, g1, g2, ex)
+        chi2_trial = _chi2(trial, sw, bg, g1, g2, ex)
         better = chi2_trial < chi2
         gain = chi2 - chi2_trial if (better and lam == 0.0) else np.inf
         if better:
@@ -194,82 +235,82 @@ def _fit(sw, start, grid, lower, upper, l2_centre_keV, l2_height, pull_w, theta,
             rho = min(gain / last_gain, 0.5)
             remaining = gain * rho / (1.0 - rho)
         last_gain = gain
-        if remaining < _TOL + _REL_TOL * chi2 or lam > 1e8:
+        if remaining < _TOL + _REL_TOL * chi2:
+            converged = True
+            break
+        if lam > 1e8:  # the damping limit: no step lowers χ² although the gain predicted is not
             break
         if better:  # the shapes in work hold the accepted trial point
             _jacobian(theta, sw, grid, g1, g2, ex, jac)
             _normal_equations(jac, gram, grad)
-    return chi2
+    return chi2, converged
 
 
-@njit(**_OPTS)
+@kernel(**_OPTS)
 def _weighted(signal, inv_sigma, out):
     """out = S/σ (the fit works in units of the released errors)."""
     for i in range(out.size):
         out[i] = signal[i] * inv_sigma[i]
 
 
-@njit(**_OPTS)
+@kernel(**_OPTS)
 def _workspace(nb):
     """Scratch of ``_fit`` (shapes, J and r, small matrices) and the weighted signal S/σ."""
     return np.empty((3, nb)), np.empty((8, nb)), np.empty((3, 7, 7)), np.empty(nb)
 
 
-@njit(**_OPTS)
-def fit_block(signal, start, grid, lower, upper, l2_centre_keV, l2_height, pull_sigma,
-              chi2_out, theta_out):
+@kernel(**_OPTS)
+def fit_block(signal, start, bg, out):
     """Profile each signal from its own start: signal (N, n_bins) in counts/(10 eV·day),
-    start (N, 7) → χ² into chi2_out (N,), θ̂ into theta_out (N, 7)."""
-    nb = grid.shape[1]
-    if signal.shape[1] != nb or start.shape[0] != signal.shape[0]:
+    start (N, 7), ``bg`` a ``Background`` → ``out`` (a ``Fits`` of N)."""
+    nb = bg.grid.shape[1]
+    if signal.shape[1] != nb or start.shape[0] != signal.shape[0] \
+            or out.chi2.size != signal.shape[0]:
         raise ValueError("signal (N, n_bins) and start (N, 7) do not match the grid")
-    pull_w = 1.0 / pull_sigma**2
     work, jac, small, sw = _workspace(nb)
     for n in range(signal.shape[0]):
-        _weighted(signal[n], grid[_ISG], sw)
-        chi2_out[n] = _fit(sw, start[n], grid, lower, upper, l2_centre_keV, l2_height, pull_w,
-                           theta_out[n], work, jac, small)
+        _weighted(signal[n], bg.grid[_ISG], sw)
+        out.chi2[n], out.converged[n] = _fit(sw, start[n], bg, out.theta[n], work, jac, small)
 
 
-@njit(**_OPTS)
-def profile_block(signal, theta_bg, response, residual_bg, chi2_bg, grid, lower, upper,
-                  l2_centre_keV, l2_height, pull_sigma, chi2_out, theta_out):
-    """Profile each signal (N, n_bins) from two starts → χ² (N,), θ̂ (N, 7) into the outputs.
+@kernel(**_OPTS)
+def profile_block(signal, bg, lin, out):
+    """Profile each signal (N, n_bins) from two starts → ``out`` (a ``Fits`` of N).
 
     First start: the background-only fit θ_bg shifted by its linear response to the signal,
-    θ_bg + R(S/σ) clipped to the bounds (response R (7, n_bins), the first Gauss–Newton step
-    from θ_bg). Second start, θ_bg itself, where the first fit ends above χ² at θ_bg,
-    |r_bg − S/σ|² + pull(θ_bg) = chi2_bg − 2 r_bg·(S/σ) + |S/σ|² (r_bg (n_bins,) the
-    background-only weighted residual, chi2_bg its χ²); the lower of the two is kept.
+    θ_bg + R(S/σ) clipped to the bounds (``lin``, a ``Linearisation``: R is the first
+    Gauss–Newton step from θ_bg). Second start, θ_bg itself, where the first fit ends above
+    χ² at θ_bg, |r_bg − S/σ|² + pull(θ_bg) = χ²_bg − 2 r_bg·(S/σ) + |S/σ|²; the lower of the
+    two is kept, with its convergence flag.
     """
-    nb = grid.shape[1]
-    if signal.shape[1] != nb or response.shape[1] != nb or chi2_out.size != signal.shape[0]:
+    nb = bg.grid.shape[1]
+    if signal.shape[1] != nb or lin.response.shape[1] != nb \
+            or out.chi2.size != signal.shape[0]:
         raise ValueError("signal (N, n_bins) and response (7, n_bins) do not match the grid")
-    pull_w = 1.0 / pull_sigma**2
     work, jac, small, sw = _workspace(nb)
     start = np.empty(7)
     theta_2 = np.empty(7)
     for n in range(signal.shape[0]):
-        _weighted(signal[n], grid[_ISG], sw)
+        _weighted(signal[n], bg.grid[_ISG], sw)
         for k in range(7):
-            start[k] = theta_bg[k] + dot(response[k], sw)
-        chi2 = _fit(sw, start, grid, lower, upper, l2_centre_keV, l2_height, pull_w,
-                    theta_out[n], work, jac, small)
-        chi2_at_bg = chi2_bg - 2.0 * dot(sw, residual_bg) + dot(sw, sw)
+            start[k] = lin.theta[k] + dot(lin.response[k], sw)
+        chi2, converged = _fit(sw, start, bg, out.theta[n], work, jac, small)
+        chi2_at_bg = lin.chi2 - 2.0 * dot(sw, lin.residual) + dot(sw, sw)
         if chi2 > chi2_at_bg + _TOL:
-            chi2_2 = _fit(sw, theta_bg, grid, lower, upper, l2_centre_keV, l2_height, pull_w,
-                          theta_2, work, jac, small)
+            chi2_2, converged_2 = _fit(sw, lin.theta, bg, theta_2, work, jac, small)
             if chi2_2 < chi2:
-                chi2 = chi2_2
+                chi2, converged = chi2_2, converged_2
                 for k in range(7):
-                    theta_out[n, k] = theta_2[k]
-        chi2_out[n] = chi2
+                    out.theta[n, k] = theta_2[k]
+        out.chi2[n] = chi2
+        out.converged[n] = converged
 
 
-@njit(**_OPTS)
-def jacobian_block(signal, theta, grid, l2_centre_keV, l2_height, out):
+@kernel(**_OPTS)
+def jacobian_block(signal, theta, bg, out):
     """Weighted Jacobian (rows 0–6) and residual (row 7) of the fit, from the running-product
     shapes: signal (N, n_bins), θ (N, 7) → out (N, 8, n_bins) (module docstring)."""
+    grid = bg.grid
     nb = grid.shape[1]
     if signal.shape[1] != nb or theta.shape[0] != signal.shape[0]:
         raise ValueError("signal (N, n_bins) and theta (N, 7) do not match the grid")
@@ -277,5 +318,5 @@ def jacobian_block(signal, theta, grid, l2_centre_keV, l2_height, out):
     sw = np.empty(nb)
     for n in range(signal.shape[0]):
         _weighted(signal[n], grid[_ISG], sw)
-        _shapes(theta[n], grid, l2_centre_keV, l2_height, work[0], work[1], work[2])
+        _shapes(theta[n], bg, work[0], work[1], work[2])
         _jacobian(theta[n], sw, grid, work[0], work[1], work[2], out[n])

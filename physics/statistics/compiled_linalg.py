@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from nubound.physics.kernel_cache import kernel
 
 _FAST = {"reassoc", "contract"}  # lets LLVM vectorise the sum (no nnan/ninf)
 
 
-@njit(cache=True, nogil=True, fastmath=_FAST)
+@kernel(fastmath=_FAST)
 def dot(x, y):
     """Σ_b x_b y_b of two 1-D arrays of equal size (pass slices for a range of bins)."""
     acc = 0.0
@@ -17,7 +18,7 @@ def dot(x, y):
     return acc
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def cholesky_factor(mat):
     """Lower Cholesky factor of a small symmetric positive (semi)definite matrix, in place
     (Golub & Van Loan, *Matrix Computations* (2013) Alg. 4.2.1); a direction whose pivot is
@@ -40,7 +41,7 @@ def cholesky_factor(mat):
                 mat[i, k] = 0.0
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def cholesky_substitute(factor, rhs, out):
     """out = (L Lᵀ)⁻¹ rhs for the factor L of ``cholesky_factor`` (zero where L has a zero
     pivot); ``out`` may be ``rhs``."""
@@ -57,7 +58,7 @@ def cholesky_substitute(factor, rhs, out):
         out[k] = acc / factor[k, k] if factor[k, k] > 0.0 else 0.0
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def cholesky_solve(mat, rhs, out):
     """out = mat⁻¹ rhs (``cholesky_factor`` then ``cholesky_substitute``); the lower triangle
     of ``mat`` is overwritten by the factor."""
@@ -65,7 +66,7 @@ def cholesky_solve(mat, rhs, out):
     cholesky_substitute(mat, rhs, out)
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def solve_equilibrated(mat, rhs, out, scale, ridge):
     """out = mat⁻¹ rhs after scaling mat to a unit diagonal (Jacobi equilibration: the
     directions of a profile can differ in scale by 10¹⁰ and more, e.g. a huge signal's
@@ -84,7 +85,7 @@ def solve_equilibrated(mat, rhs, out, scale, ridge):
     resolve_equilibrated(mat, scale, rhs, out)
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def resolve_equilibrated(factor, scale, rhs, out):
     """out = mat⁻¹ rhs from the factor and scaling that ``solve_equilibrated`` left."""
     for k in range(rhs.size):

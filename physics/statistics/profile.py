@@ -32,7 +32,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from nubound.physics.errors import PhysicsInputError
-from nubound.physics.statistics.profile_kernel import newton_block
+from nubound.physics.statistics import profile_kernel as kernel
 
 EXPERIMENT_TOLERANCE = 1e-6
 """Newton decrement gᵀH⁻¹g at which the experiments' profiles stop: χ² within ≈ 5e-7 of its
@@ -159,14 +159,24 @@ def profile_linear_poisson(
     chi2, theta = np.empty(size), np.empty((size, n_par))
     converged = np.empty(size, dtype=bool)
     iterations = np.empty(size, dtype=np.int64)
-    newton_block(
-        layout.counts, layout.pos, layout.zero, layout.logs(), layout.const, layout.kappa,
-        layout.blocks, np.zeros((0, n_bins)) if shared_base else base,
-        tuple(r[0] for r in layout.split(base[:1] if shared_base else np.zeros((1, n_bins)))),
-        tuple(r[0] for r in layout.split(sb[None])), d, s,
-        *layout.split(scaled), *layout.split(shared), inv_var, np.array(centre),
-        points(theta0, (n_par,)), *layout.split(gain), reference, max_iterations, tolerance,
-        chi2, theta, converged, iterations,
+    shared_base_p, shared_base_z = (
+        r[0] for r in layout.split(base[:1] if shared_base else np.zeros((1, n_bins))))
+    scaled_base_p, scaled_base_z = (r[0] for r in layout.split(sb[None]))
+    scaled_p, scaled_z = layout.split(scaled)
+    shared_p, shared_z = layout.split(shared)
+    gain_p, gain_z = layout.split(gain)
+    kernel.newton_block(
+        layout.bins,
+        kernel.Expectation(
+            base=np.zeros((0, n_bins)) if shared_base else base,
+            shared_base_p=shared_base_p, shared_base_z=shared_base_z,
+            scaled_base_p=scaled_base_p, scaled_base_z=scaled_base_z, var=d, scale=s,
+            scaled_p=scaled_p, scaled_z=scaled_z, shared_p=shared_p, shared_z=shared_z),
+        kernel.Pulls(inv_var=inv_var, centre=np.array(centre)),
+        kernel.Starts(start=points(theta0, (n_par,)), gain_p=gain_p, gain_z=gain_z,
+                      reference=reference),
+        kernel.Stopping(max_iterations=int(max_iterations), tolerance=float(tolerance)),
+        kernel.Results(chi2=chi2, theta=theta, converged=converged, hessians=iterations),
     )
     return ProfileResult(
         chi2=chi2.reshape(batch), theta=theta.reshape(batch + (n_par,)),
@@ -311,12 +321,10 @@ class _Layout:
         if merge is not None:
             self.const += sum(_merged_constant(n[g], merge[0][g]) for g in groups)
         self.kappa = max(1.0, 1.0 / self.counts.min()) if self.counts.size else 1.0
-
-    def logs(self):
-        """The kernel's ``logs``: groups, their count classes, and workspaces per class."""
-        k = self.class_values.size
-        return (self.starts, self.group_class.astype(np.int64), self.class_values,
-                np.ones(k), np.zeros(k, dtype=np.int64))
+        self.bins = kernel.Bins(
+            counts=self.counts, pos=self.pos, zero=self.zero, log_starts=self.starts,
+            log_class=self.group_class.astype(np.int64), log_counts=self.class_values,
+            const=float(self.const), kappa=float(self.kappa), blocks=kernel.Blocks(*self.blocks))
 
     def split(self, rows):
         """Rows (..., n_bins) → (rows on ``pos``, rows on ``zero``), contiguous; a merged bin

@@ -22,15 +22,20 @@ The bins with n > 0 come in blocks where only some directions can be nonzero; ev
 bins runs block by block over those directions only. In the returned χ², equal counts share
 one logarithm: Σ n ln x = Σ_counts n_c ln Π_c x, the products carried as mantissa and
 exponent (``math.frexp``).
+
+``newton_block`` takes named bundles (``Bins``, ``Expectation``, ``Pulls``, ``Starts``,
+``Stopping``, ``Results``: typed namedtuples that numba passes as structs), so that no two
+same-typed arrays can be swapped by position.
 """
 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
+from nubound.physics.kernel_cache import kernel
 from nubound.physics.statistics.compiled_linalg import (
     dot,
     resolve_equilibrated,
@@ -43,12 +48,93 @@ _PRODUCT_RANGE = (1e-100, 1e100)
 _LN2 = math.log(2.0)
 
 
-@njit(cache=True, nogil=True)
-def _sum_n_log(x, starts, group_class, class_values, n, mantissa, exponent):
+class Blocks(NamedTuple):
+    """Block j holds the bins [bounds[j], bounds[j+1]) (in ``pos`` order), where only the
+    directions rows[ptr[j]:ptr[j+1]] (sorted) can be nonzero; int64 arrays."""
+
+    bounds: np.ndarray
+    ptr: np.ndarray
+    rows: np.ndarray
+
+
+class Bins(NamedTuple):
+    """The bins as the kernel reads them (``statistics.profile._Layout``): the counts of the
+    bins with n > 0 in ``pos`` order; ``pos``, ``zero`` index the per-point arrays (index
+    n_bins: a merged bin, read as 0); groups of equal counts for ``_sum_n_log``
+    (``log_starts``, ``log_class`` of each group, ``log_counts`` of each class); the constant
+    of the χ², the self-concordance constant κ and the ``Blocks`` of ``pos``."""
+
+    counts: np.ndarray
+    pos: np.ndarray
+    zero: np.ndarray
+    log_starts: np.ndarray
+    log_class: np.ndarray
+    log_counts: np.ndarray
+    const: float
+    kappa: float
+    blocks: Blocks
+
+
+class Expectation(NamedTuple):
+    """μ = base + scale ⊙ scaled_base + Σ θ_p D_p, with rows on the bins ``pos`` (``_p``) and
+    ``zero`` (``_z``): ``base`` (N, B), or (0, B) and the shared ``shared_base_*`` for all
+    points; ``var`` (N, n_var, B) directions per point; ``scale`` (N, B) (or (1, 0) if unused)
+    times ``scaled_*`` rows; ``shared_*`` rows the same for every point."""
+
+    base: np.ndarray
+    shared_base_p: np.ndarray
+    shared_base_z: np.ndarray
+    scaled_base_p: np.ndarray
+    scaled_base_z: np.ndarray
+    var: np.ndarray
+    scale: np.ndarray
+    scaled_p: np.ndarray
+    scaled_z: np.ndarray
+    shared_p: np.ndarray
+    shared_z: np.ndarray
+
+
+class Pulls(NamedTuple):
+    """Weights 1/σ_p² (0: free) and centres c_p of the Gaussian pulls, (P,) each."""
+
+    inv_var: np.ndarray
+    centre: np.ndarray
+
+
+class Starts(NamedTuple):
+    """``start`` (N, P), plus ``gain_*[reference[i]]`` · scale of point i where
+    reference[i] ≥ 0 (gain_* (n_ref, P, B) on ``pos`` and ``zero``)."""
+
+    start: np.ndarray
+    gain_p: np.ndarray
+    gain_z: np.ndarray
+    reference: np.ndarray
+
+
+class Stopping(NamedTuple):
+    """Newton stops at a decrement below ``tolerance`` or after ``max_iterations``."""
+
+    max_iterations: int
+    tolerance: float
+
+
+class Results(NamedTuple):
+    """Outputs for N points: χ² (N,), θ̂ (N, P), converged (N,), Hessians computed (N,)."""
+
+    chi2: np.ndarray
+    theta: np.ndarray
+    converged: np.ndarray
+    hessians: np.ndarray
+
+
+@kernel()
+def _sum_n_log(x, bins, mantissa, exponent):
     """Σ n ln x over bins in groups of ≤ 16 equal counts (``starts``), one logarithm per count
     value (``class_values``): each group's product joins its count's running product, kept as
     mantissa × 2^exponent (renormalised once it leaves (1e-100, 1e100)); a group whose product
     leaves that range is summed bin by bin."""
+    starts, group_class, class_values, n = bins.log_starts, bins.log_class, bins.log_counts, \
+        bins.counts
     mantissa[:] = 1.0
     exponent[:] = 0
     out = 0.0
@@ -74,7 +160,7 @@ def _sum_n_log(x, starts, group_class, class_values, n, mantissa, exponent):
     return out
 
 
-@njit(cache=True, nogil=True, fastmath=_FAST)
+@kernel(fastmath=_FAST)
 def _combine(base, theta, d, blocks, out):
     """out = base + Σ_p θ_p d_p, block by block over the active rows."""
     for b in range(out.size):
@@ -89,7 +175,7 @@ def _combine(base, theta, d, blocks, out):
                     o[b] += t * row[b]
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def _min_ok(mu, strict):
     """All μ > 0 (strict) or ≥ 0, none NaN: counted, not branched (vectorises)."""
     inside = 0
@@ -102,7 +188,7 @@ def _min_ok(mu, strict):
     return inside == mu.size
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def _cap(mu, dmu):
     """0.99 × the largest step fraction keeping every μ ≥ 0 (∞ if none decreases)."""
     lim = np.inf
@@ -112,10 +198,10 @@ def _cap(mu, dmu):
     return 0.99 * lim
 
 
-@njit(cache=True, nogil=True, fastmath=_FAST)
-def _objective(mu_p, mu_z, theta, n, logs, const, inv_var, centre):
-    """f at μ (bins n > 0 and n = 0) and θ; +∞ outside the domain. ``logs``: the arguments of
-    ``_sum_n_log`` after x."""
+@kernel(fastmath=_FAST)
+def _objective(mu_p, mu_z, theta, bins, pulls, mantissa, exponent):
+    """f at μ (bins n > 0 and n = 0) and θ; +∞ outside the domain (mantissa, exponent:
+    workspaces of ``_sum_n_log``)."""
     if not (_min_ok(mu_p, True) and _min_ok(mu_z, False)):
         return np.inf
     total = 0.0
@@ -123,15 +209,13 @@ def _objective(mu_p, mu_z, theta, n, logs, const, inv_var, centre):
         total += mu_p[b]
     for b in range(mu_z.size):
         total += mu_z[b]
-    starts, group_class, class_values, mantissa, exponent = logs
-    value = 2.0 * total + const - 2.0 * _sum_n_log(mu_p, starts, group_class, class_values, n,
-                                                   mantissa, exponent)
+    value = 2.0 * total + bins.const - 2.0 * _sum_n_log(mu_p, bins, mantissa, exponent)
     for k in range(theta.size):
-        value += inv_var[k] * (theta[k] - centre[k]) ** 2
+        value += pulls.inv_var[k] * (theta[k] - pulls.centre[k]) ** 2
     return value if not np.isnan(value) else np.inf
 
 
-@njit(cache=True, nogil=True, fastmath=_FAST)
+@kernel(fastmath=_FAST)
 def _gather(row, pos, zero, buffer, out_p, out_z):
     """row[pos] and row[zero], through a sequential copy of the row (prefetch-friendly) into
     ``buffer``, whose last entry (index n_bins: merged bins) stays 0."""
@@ -143,20 +227,20 @@ def _gather(row, pos, zero, buffer, out_p, out_z):
         out_z[b] = buffer[zero[b]]
 
 
-@njit(cache=True, nogil=True, fastmath=_FAST)
-def _fill(i, pos, zero, base, shared_base, scaled_base, var, scale, scaled_p, scaled_z, dp,
-          dz, base_p, base_z, scale_p, scale_z, zsum, buffer):
-    """Point i's base (row i of ``base``, or ``shared_base`` if ``base`` has no rows) plus
+@kernel(fastmath=_FAST)
+def _fill(i, pos, zero, model, dp, dz, base_p, base_z, scale_p, scale_z, zsum, buffer):
+    """Point i's base (row i of ``model.base``, or the shared base if it has no rows) plus
     scale ⊙ scaled_base, and its per-point rows, on the bin sets; zsum of those rows."""
+    var, scale, scaled_p, scaled_z = model.var, model.scale, model.scaled_p, model.scaled_z
     nv, nr = var.shape[1], scaled_p.shape[0]
-    if base.shape[0] > 0:
-        _gather(base[i], pos, zero, buffer, base_p, base_z)
+    if model.base.shape[0] > 0:
+        _gather(model.base[i], pos, zero, buffer, base_p, base_z)
     else:
-        base_p[:] = shared_base[0]
-        base_z[:] = shared_base[1]
+        base_p[:] = model.shared_base_p
+        base_z[:] = model.shared_base_z
     if scale.shape[1] > 0:
         _gather(scale[i], pos, zero, buffer, scale_p, scale_z)
-        sb_p, sb_z = scaled_base
+        sb_p, sb_z = model.scaled_base_p, model.scaled_base_z
         for b in range(pos.size):
             base_p[b] += scale_p[b] * sb_p[b]
         for b in range(zero.size):
@@ -177,7 +261,7 @@ def _fill(i, pos, zero, base, shared_base, scaled_base, var, scale, scaled_p, sc
         zsum[k] = acc
 
 
-@njit(cache=True, nogil=True, fastmath=_FAST)
+@kernel(fastmath=_FAST)
 def _gradient(n, mu_p, dp, blocks, zsum, theta, inv_var, centre, w, resid, grad):
     """Gradient of f (module docstring) and the weights n/μ² of its Hessian, summed block by
     block over the rows active in each block."""
@@ -195,7 +279,7 @@ def _gradient(n, mu_p, dp, blocks, zsum, theta, inv_var, centre, w, resid, grad)
             grad[a] += 2.0 * dot(dp[a, lo:hi], resid[lo:hi])
 
 
-@njit(cache=True, nogil=True, fastmath=_FAST)
+@kernel(fastmath=_FAST)
 def _hessian(w, dp, blocks, inv_var, wd, hess):
     """Hessian of f with the weights of ``_gradient``, block by block over the active rows."""
     p = inv_var.size
@@ -218,26 +302,22 @@ def _hessian(w, dp, blocks, inv_var, wd, hess):
             hess[q, k] = hess[k, q]
 
 
-@njit(cache=True, nogil=True)
-def newton_block(n, pos, zero, logs, const, kappa, blocks, base, shared_base, scaled_base,
-                 var, scale, scaled_p, scaled_z, shared_p, shared_z, inv_var, centre, start,
-                 gain_p, gain_z, reference, max_iterations, tolerance, out_chi2, out_theta,
-                 out_converged, out_hessians):
-    """Profile every point of the block; results into ``out_*`` (see module docstring).
+@kernel()
+def newton_block(bins, model, pulls, starts, stopping, out):
+    """Profile every point of the block (module docstring); results into ``out``.
 
-    n: counts of the bins with n > 0 in ``pos`` order; logs: (group starts, group → count
-    class, class counts, and two workspaces of the class size) for ``_sum_n_log``; blocks:
-    (bounds, ptr, rows), block j holds the bins [bounds[j], bounds[j+1]) of that order, where
-    only the directions rows[ptr[j]:ptr[j+1]] (sorted) can be nonzero; pos, zero index the
-    per-point arrays (index B: a merged bin, read as 0); base (N, B), or (0, B) and
-    ``shared_base`` (a row on ``pos`` and one on ``zero``) for all points; scaled_base: rows on
-    ``pos`` and ``zero``, added to the base times the scale; var (N, n_var, B); scale (N, B)
-    or (1, 0) if unused; scaled_*, shared_*: rows on the bins ``pos`` (p) and ``zero`` (z);
-    start (N, P), plus gain_*[reference[i]] · scale of point i where reference[i] ≥ 0 (gain_*
-    (n_ref, P, B) on ``pos`` and ``zero``). ``out_hessians``: Hessians computed per point.
+    ``bins``: ``Bins``; ``model``: ``Expectation``; ``pulls``: ``Pulls``; ``starts``:
+    ``Starts``; ``stopping``: ``Stopping``; ``out``: ``Results`` (``hessians``: Hessians
+    computed per point).
     """
+    n, pos, zero, kappa, blocks = bins.counts, bins.pos, bins.zero, bins.kappa, bins.blocks
+    inv_var, centre = pulls.inv_var, pulls.centre
+    max_iterations, tolerance = stopping.max_iterations, stopping.tolerance
+    shared_p, shared_z = model.shared_p, model.shared_z
+    start, gain_p, gain_z, reference = starts.start, starts.gain_p, starts.gain_z, \
+        starts.reference
     n_points = start.shape[0]
-    nv, nr, ns = var.shape[1], scaled_p.shape[0], shared_p.shape[0]
+    nv, nr, ns = model.var.shape[1], model.scaled_p.shape[0], shared_p.shape[0]
     p = nv + nr + ns
     bp, bz = pos.size, zero.size
     dp = np.zeros((p, bp))
@@ -250,16 +330,17 @@ def newton_block(n, pos, zero, logs, const, kappa, blocks, base, shared_base, sc
         zsum[row] = shared_z[k].sum()
     base_p, base_z = np.empty(bp), np.empty(bz)
     scale_p, scale_z = np.empty(bp), np.empty(bz)
-    buffer = np.zeros(base.shape[1] + 1)
+    buffer = np.zeros(model.base.shape[1] + 1)
+    mantissa = np.ones(bins.log_counts.size)
+    exponent = np.zeros(bins.log_counts.size, dtype=np.int64)
     mu_p, mu_z, dmu_p, dmu_z = np.empty(bp), np.empty(bz), np.empty(bp), np.empty(bz)
     trial_p, trial_z = np.empty(bp), np.empty(bz)
     w, wd, resid = np.empty(bp), np.empty(bp), np.empty(bp)
-    dense_z = (np.array([0, bz]), np.array([0, p]), np.arange(p))  # one block, all rows
+    dense_z = Blocks(np.array([0, bz]), np.array([0, p]), np.arange(p))  # one block, all rows
     theta, grad, rhs, step, work = np.empty(p), np.empty(p), np.empty(p), np.empty(p), np.empty(p)
     hess = np.empty((p, p))
     for i in range(n_points):
-        _fill(i, pos, zero, base, shared_base, scaled_base, var, scale, scaled_p, scaled_z, dp,
-              dz, base_p, base_z, scale_p, scale_z, zsum, buffer)
+        _fill(i, pos, zero, model, dp, dz, base_p, base_z, scale_p, scale_z, zsum, buffer)
         ref = reference[i]
         for k in range(p):
             theta[k] = start[i, k]
@@ -329,14 +410,14 @@ def newton_block(n, pos, zero, logs, const, kappa, blocks, base, shared_base, sc
         if damped:
             _combine(base_p, theta, dp, blocks, mu_p)
         _combine(base_z, theta, dz, dense_z, mu_z)
-        out_chi2[i] = _objective(mu_p, mu_z, theta, n, logs, const, inv_var, centre)
+        out.chi2[i] = _objective(mu_p, mu_z, theta, bins, pulls, mantissa, exponent)
         for k in range(p):
-            out_theta[i, k] = theta[k]
-        out_converged[i] = converged
-        out_hessians[i] = hessians
+            out.theta[i, k] = theta[k]
+        out.converged[i] = converged
+        out.hessians[i] = hessians
 
 
-@njit(cache=True, nogil=True, fastmath=_FAST)
+@kernel(fastmath=_FAST)
 def _slope(t, n, mu_p, dmu_p, total_dmu, theta, step, inv_var, centre):
     """φ'(t), φ''(t) of φ(t) = f(θ + t·step): 2 ΣΔμ − 2 Σ n Δμ/(μ + tΔμ) + pulls."""
     d1, d2 = 0.0, 0.0
@@ -352,7 +433,7 @@ def _slope(t, n, mu_p, dmu_p, total_dmu, theta, step, inv_var, centre):
     return 2.0 * (total_dmu - d1 + p1), 2.0 * (d2 + p2)
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def _line_search(n, mu_p, dmu_p, total_dmu, theta, step, inv_var, centre, t_max):
     """Step fraction t ∈ (0, t_max] near the minimum of the convex φ(t) = f(θ + t·step)
     (φ'(0) < 0: a Newton direction): t_max if φ still falls there, else the root of φ' by

@@ -42,6 +42,7 @@ from nubound.physics.models import get_model
 from nubound.physics.nuclei import NUCLIDES, averaged_nucleus, target
 from nubound.physics.rates import sm_rates
 from nubound.physics.statistics.poisson import poisson_chi2
+from nubound.physics.statistics.profile import ProfileResult
 
 # ---------------------------------------------------------------------------------------
 # flux spectra of the synthetic experiment (analytic, so the reference quadrature is exact)
@@ -131,8 +132,10 @@ class SyntheticExperiment(Experiment):
     def background(self) -> np.ndarray:
         return np.full(12, 5.0)
 
-    def chi2(self, signal: np.ndarray) -> np.ndarray:
-        return poisson_chi2(self.observed, self.check_signal(signal) + self.background)
+    def profile(self, signal: np.ndarray) -> ProfileResult:
+        """No nuisances: the Poisson χ² of signal + background (nothing to fit)."""
+        chi2 = poisson_chi2(self.observed, self.check_signal(signal) + self.background)
+        return ProfileResult(chi2, np.zeros(chi2.shape + (0,)), np.ones(chi2.shape, bool))
 
     def channels(self, quenching: str | None = None) -> tuple[Channel, ...]:
         return self._channels(self.check_quenching(quenching))
@@ -174,7 +177,7 @@ def model_dsigma(model_name: str, params: dict, channel: Channel, flavour: str, 
     """dσ/dT(Eν, T) per target particle in cm²/MeV for one flavour, SM + BSM, one point."""
     model = get_model(model_name)
     values, options = model.validate(params)
-    v = {k: float(x) for k, x in values.items()}
+    v = {k: np.asarray(x, dtype=float) for k, x in values.items()}  # (broadcast: points)
     sin2w = channel.meta.get("sin2_theta_w", units.sin2_theta_w)
     ff = {"form_factor_name": channel.meta.get("form_factor", "helm"),
           "form_factor_options": channel.meta.get("form_factor_options", {})}
@@ -254,26 +257,46 @@ def _energy_rule(emin: np.ndarray, spec: Spectrum, x, w):
 def reference_counts(experiment: Experiment, quenching, model_name, params,
                      n_nodes: int = 48) -> np.ndarray:
     """Direct Eν quadrature of flux × dσ/dT for one point, folded with the response."""
+    point = {k: v if isinstance(v, str) else np.atleast_1d(v) for k, v in params.items()}
+    return vectorised_counts(experiment, quenching, model_name, point, n_nodes)[0]
+
+
+def vectorised_counts(experiment: Experiment, quenching, model_name, points: dict,
+                      n_nodes: int = 48, max_elements: float = 4e6) -> np.ndarray:
+    """Direct Eν quadrature of flux × dσ/dT for P points at once, folded with the response,
+    numpy broadcasting over points × T × Eν (what a user would write with numpy): ``points``
+    holds (P,) arrays (options as strings) → (P, n_bins). Points are taken in chunks of at
+    most ``max_elements`` per array."""
+    numeric = {k: np.asarray(v, dtype=float) for k, v in points.items() if not isinstance(v, str)}
+    options = {k: v for k, v in points.items() if isinstance(v, str)}
+    size = int(np.prod(np.broadcast_shapes((1,), *(v.shape for v in numeric.values()))))
+    numeric = {k: np.broadcast_to(v, (size,)) for k, v in numeric.items()}
     spectra = experiment_spectra(experiment)
     rates = {}
     for ch in experiment.channels(quenching):
         t = ch.recoil_energy_MeV
         mass = ch.particle.mass_MeV if ch.kind == "nucleus" else units.electron_mass_MeV
         emin = min_neutrino_energy_MeV(t, mass)
-        out = np.zeros((len(ch.flavours), t.size))
+        out = np.zeros((size, len(ch.flavours), t.size))
         for i, flav in enumerate(ch.flavours):
             spec = spectra[ch.name][flav]
             if isinstance(spec, Line):
                 ok = emin <= spec.energy_MeV
-                out[i, ok] = spec.fluence * model_dsigma(
-                    model_name, params, ch, flav, spec.energy_MeV, t[ok])
-                continue
-            ok = emin < spec.max_energy_MeV
-            # per panel: smooth flux (one panel) or linear pieces between breakpoints
-            x, w = np.polynomial.legendre.leggauss(10 if spec.breakpoints else n_nodes)
-            e, we = _energy_rule(emin[ok], spec, x, w)
-            ds = model_dsigma(model_name, params, ch, flav, e, t[ok][:, None])
-            out[i, ok] = np.sum(we * spec.flux(e) * ds, axis=1)
+                e, t_ok, we = np.float64(spec.energy_MeV), t[ok][:, None], None
+            else:
+                ok = emin < spec.max_energy_MeV
+                x, w = np.polynomial.legendre.leggauss(10 if spec.breakpoints else n_nodes)
+                e, we = _energy_rule(emin[ok], spec, x, w)
+                t_ok = t[ok][:, None]
+            step = max(1, int(max_elements // max(np.size(e) if we is not None else ok.sum(), 1)))
+            for lo in range(0, size, step):
+                sl = slice(lo, min(lo + step, size))
+                chunk = {k: v[sl, None, None] for k, v in numeric.items()} | options
+                ds = model_dsigma(model_name, chunk, ch, flav, e, t_ok)
+                if we is None:
+                    out[sl, i, ok] = spec.fluence * ds[..., 0]
+                else:
+                    out[sl, i, ok] = np.sum(we * spec.flux(e) * ds, axis=-1)
         rates[ch.name] = out
     return experiment.expected_counts(rates, quenching)
 

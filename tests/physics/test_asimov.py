@@ -11,6 +11,7 @@ from nubound.physics.experiments import get_experiment
 from nubound.physics.experiments.base import Experiment
 from nubound.physics.experiments.coherent_ar import CoherentAr
 from nubound.physics.experiments.dresden_ii import DresdenII
+from nubound.physics.statistics.profile import ProfileResult
 
 EXPERIMENTS = ("dresden_ii", "coherent_csi", "coherent_ar")
 
@@ -87,7 +88,7 @@ def test_dresden_asimov_keeps_the_errors_and_the_data_total():
         # SM + fitted background reproduces the released Rx-ON total (sum of the column)
         assert asimov.table[:, 1].sum() == pytest.approx(exp.table[:, 1].sum(), rel=0.01)
         assert asimov.asimov_nuisances["a_M"] == 1.0
-        summary_fit = asimov.background_fit(_sm(exp, q))
+        summary_fit = asimov.profile(_sm(exp, q))
         assert summary_fit.chi2 == pytest.approx(0.0, abs=1e-6)
         assert summary_fit.theta[-1] == pytest.approx(1.0, abs=1e-4)
     summary = exp.asimov().summary()
@@ -105,8 +106,9 @@ class _NoAsimov(Experiment):
     def channels(self, quenching=None):
         return ()
 
-    def chi2(self, signal):
-        return np.zeros(np.shape(signal)[:-1])
+    def profile(self, signal):
+        shape = np.shape(signal)[:-1]
+        return ProfileResult(np.zeros(shape), np.zeros(shape + (0,)), np.ones(shape, bool))
 
 
 def test_an_experiment_without_asimov_data_says_so():

@@ -79,7 +79,7 @@ def test_ar_toys_pull_centres_move_the_fit():
 def test_dresden_toys_are_gaussian_with_released_errors():
     exp = get_experiment("dresden_ii")
     s = sum(exp.sm_counts().values())
-    theta = exp.background_fit(s).theta
+    theta = exp.profile(s).theta
     from nubound.physics.experiments.dresden_ii_background import background_rate
 
     mean = s / exp.exposure_days + background_rate(theta, exp.energy_keV)

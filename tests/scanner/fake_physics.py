@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nubound.physics.statistics.profile import ProfileResult
 from nubound.scanner.catalogue import ModelInfo, PhysicsRegistry
 
 N_BINS = 48
@@ -55,20 +56,27 @@ class FakeExperiment:
         return FakeExperiment(self.name, self.quenching_choices, self.scale, quenching or "")
 
     def chi2(self, signal: np.ndarray) -> np.ndarray:
-        """min over a of 2 Σ[μ - n + n ln(n/μ)] + ((a-1)/σ)², μ = a·s + b; batched Newton."""
+        return self.profile(signal).chi2
+
+    def profile(self, signal: np.ndarray) -> ProfileResult:
+        """min over a of 2 Σ[μ - n + n ln(n/μ)] + ((a-1)/σ)², μ = a·s + b; six batched Newton
+        steps, converged where the last step moved a by less than 1e-8 (a non-finite signal
+        never converges)."""
         s = np.asarray(signal, dtype=float)
         n, b = self.observed, self.background
         a = np.ones(s.shape[:-1] + (1,))
-        for _ in range(6):
-            mu = a * s + b
-            pull = 2 / NORM_SIGMA**2
-            grad = 2 * np.sum(s * (1 - n / mu), axis=-1, keepdims=True) + pull * (a - 1)
-            hess = 2 * np.sum(s * s * n / mu**2, axis=-1, keepdims=True) + pull
-            a = np.maximum(a - grad / hess, 0.0)
-        mu = a * s + b
         with np.errstate(divide="ignore", invalid="ignore"):
+            for _ in range(6):
+                mu = a * s + b
+                pull = 2 / NORM_SIGMA**2
+                grad = 2 * np.sum(s * (1 - n / mu), axis=-1, keepdims=True) + pull * (a - 1)
+                hess = 2 * np.sum(s * s * n / mu**2, axis=-1, keepdims=True) + pull
+                a, last = np.maximum(a - grad / hess, 0.0), a
+            mu = a * s + b
             log_term = np.where(n > 0, n * np.log(n / mu), 0.0)
-        return 2 * np.sum(mu - n + log_term, axis=-1) + ((a[..., 0] - 1) / NORM_SIGMA) ** 2
+            chi2 = 2 * np.sum(mu - n + log_term, axis=-1) + ((a[..., 0] - 1) / NORM_SIGMA) ** 2
+        converged = np.abs(a - last)[..., 0] < 1e-8
+        return ProfileResult(chi2, a, converged)
 
 
 @dataclass(frozen=True)

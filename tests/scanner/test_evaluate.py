@@ -31,7 +31,7 @@ def test_block_parameters_follow_the_axes(spec):
 
 def test_each_point_equals_a_single_point_evaluation(spec, registry):
     block = block_at((2, 1), spec.shape, spec.chunks)
-    out = evaluate(spec, block, registry=registry)
+    out = evaluate(spec, block, registry=registry).chi2
     assert out["fake_a"].shape == block.shape + (3,) and out["fake_b"].shape == block.shape
     model = registry.get_model("fake_vector")
     i, j = 3, 6
@@ -45,7 +45,7 @@ def test_each_point_equals_a_single_point_evaluation(spec, registry):
 
 def test_asimov_data_give_zero_at_the_sm_for_every_quenching(fake, registry):
     spec = parse_spec(fake.spec_text("s.zarr", data="asimov"), registry=registry)
-    out = evaluate(spec, block_at((0, 0), spec.shape, spec.chunks), registry=registry)
+    out = evaluate(spec, block_at((0, 0), spec.shape, spec.chunks), registry=registry).chi2
     # smallest coupling 1e-6: signal = SM × (1 - 1e-4) at most, so chi2 ≈ 0 against Asimov SM
     assert np.all(out["fake_a"][:, 0, :] < 1e-3) and np.all(out["fake_b"][:, 0] < 1e-3)
     assert np.all(out["fake_a"][:, -1, :] > 1.0)  # and grows with the coupling
@@ -93,7 +93,7 @@ def test_real_models_and_experiments_reach_the_sm_at_vanishing_coupling():
     text = text.replace("start = 1e-7", "start = 1e-9").replace("n = 64", "n = 2")
     text = text.replace("n = 48", "n = 2")
     spec = parse_spec(text)
-    out = evaluate(spec, block_at((0, 0), spec.shape, spec.chunks))
+    out = evaluate(spec, block_at((0, 0), spec.shape, spec.chunks)).chi2
     csi = get_experiment("coherent_csi")
     sm = get_model("vector_universal").signal_counts(csi, None, {"coupling": 0.0,
                                                                  "mass_MeV": 1.0})
