@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 from nubound.physics.errors import PhysicsInputError
 from nubound.physics.experiments.base import Channel, Experiment
 from nubound.physics.statistics.poisson import poisson_chi2
+from nubound.physics.statistics.profile import ProfileResult
 
 
 class _OneBin(Experiment):
@@ -51,6 +52,14 @@ class _OneBin(Experiment):
     def _toy_attributes(self, values: NDArray) -> dict:
         return {"_observed": values.reshape(1)}
 
+    def _chi2(self, signal: NDArray) -> NDArray:
+        raise NotImplementedError
+
+    def profile(self, signal: NDArray) -> ProfileResult:
+        """No nuisances: χ² of the signals (..., 1), an empty θ, always converged."""
+        chi2 = self._chi2(self.check_signal(signal))
+        return ProfileResult(chi2, np.zeros(chi2.shape + (0,)), np.ones(chi2.shape, bool))
+
 
 class PoissonCounting(_OneBin):
     """n observed events, Poisson mean s + b with b known (module docstring).
@@ -70,10 +79,9 @@ class PoissonCounting(_OneBin):
         super().__init__(observed)
         self.background = float(background)
 
-    def chi2(self, signal: NDArray) -> NDArray:
+    def _chi2(self, signal: NDArray) -> NDArray:
         """Poisson χ² = 2[μ − n + n ln(n/μ)], μ = s + b (Baker & Cousins 1984, Eq. 6)."""
-        s = self.check_signal(signal)
-        return poisson_chi2(self._observed, s + self.background)
+        return poisson_chi2(self._observed, signal + self.background)
 
     def toy_data(self, signal: NDArray, rng: np.random.Generator, n_toys: int) -> NDArray:
         """n ~ Poisson(s + b), (n_toys, 1)."""
@@ -98,10 +106,9 @@ class GaussianMeasurement(_OneBin):
         super().__init__(observed)
         self.sigma = float(sigma)
 
-    def chi2(self, signal: NDArray) -> NDArray:
+    def _chi2(self, signal: NDArray) -> NDArray:
         """χ² = (x − s)²/σ²."""
-        s = self.check_signal(signal)
-        return (((self._observed - s) / self.sigma) ** 2).sum(axis=-1)
+        return (((self._observed - signal) / self.sigma) ** 2).sum(axis=-1)
 
     def toy_data(self, signal: NDArray, rng: np.random.Generator, n_toys: int) -> NDArray:
         """x ~ N(s, σ²), (n_toys, 1)."""
