@@ -24,11 +24,8 @@ from nubound.storage.store import StoreMismatchError, open_store, read_attrs
 
 
 @pytest.fixture(scope="module")
-def toy_registry():
-    from conftest import load_fake_physics
-
-    load_fake_physics()
-    import fc_fake_physics
+def toy_registry(fake):
+    import fc_fake_physics  # beside fake_physics, whose folder the ``fake`` fixture put on the path
 
     return fc_fake_physics.ToyFakeRegistry()
 
