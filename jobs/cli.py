@@ -9,6 +9,7 @@ import os
 import sys
 from importlib.metadata import version
 
+from nubound.jobs.calibrate_cmd import add_calibrate_commands
 from nubound.jobs.cli_checks import OneLineDaskLogs, model_parameters, one_line_failure
 from nubound.jobs.limits_cmd import add_limit_commands
 from nubound.jobs.scan import add_scan_commands
@@ -126,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_submit_commands(sub)
     add_limit_commands(sub)
     add_verify_commands(sub)
+    add_calibrate_commands(sub)
     return parser
 
 

@@ -108,6 +108,7 @@ def compute_limits(
     reference: str = "global",
     contour: tuple[str, str] | None = None,
     sm: xr.Dataset | None = None,
+    critical: xr.DataArray | None = None,
 ) -> xr.Dataset:
     """Coupling limits per mass for mediator stores (a ``mass*`` axis), intervals otherwise;
     with ``contour = (x, y)`` the allowed region's boundary in that plane (default 2 dof).
@@ -123,7 +124,9 @@ def compute_limits(
     names = experiments or lim.available_experiments(ds)
     axes = lim.model_axes(lim.experiment_chi2(ds, names[0], quenching)) if names else []
     common = dict(experiments=experiments, quenching=quenching, cl=cl, dof=dof or 1,
-                  nuisance=nuisance, reference=reference, sm=sm)
+                  nuisance=nuisance, reference=reference, sm=sm, critical=critical)
+    if critical is not None:  # FC: t = χ² − min along the calibrated grid line
+        common["reference"] = "per_mass" if any(a.startswith("mass") for a in axes) else "global"
     if any(a.startswith("mass") for a in axes):
         return lim.coupling_limits(ds, **common)
     return lim.parameter_intervals(ds, **common)
@@ -146,9 +149,10 @@ def _header(result: xr.Dataset) -> dict:
         "quenching": a.get("quenching", ""),
         "nuisance": a.get("nuisance", ""),
         "reference": a.get("reference", ""),
+        "method": a.get("method", "wilks"),
         **({"sm_delta_chi2": _num(a["sm_delta_chi2"]),
             "bsm_preferred": bool(a["bsm_preferred"])} if "sm_delta_chi2" in a else {}),
-    }
+    } | {k: v for k, v in a.items() if k.startswith("fc_")}
 
 
 def _intervals(result: xr.Dataset, row: dict) -> list[dict]:
@@ -286,6 +290,10 @@ def limits_table(result: xr.Dataset) -> str:
             lines.append(f"{name}: best fit {best:.4g}; allowed {allowed}")
     lines.append("('<' marks an interval end at the grid's edge: the region continues beyond)")
     lines.extend(bsm_preference_notes(data))
+    if data["method"] == "fc":
+        from nubound.jobs.calibrate_cmd import fc_summary_lines
+
+        lines += fc_summary_lines(data)
     return "\n".join(lines)
 
 
@@ -321,10 +329,21 @@ def limits_for_store(ds: xr.Dataset, args: argparse.Namespace) -> xr.Dataset:
         cl=args.cl if args.cl is not None else _stored_cl(ds), dof=args.dof,
         nuisance=args.nuisance, reference=args.reference, contour=parse_contour(args.contour),
     )
+    info: dict = {}
+    if getattr(args, "method", "wilks") == "fc":  # t = χ² − min along the grid line
+        from nubound.jobs.calibrate_cmd import fc_critical
+        from nubound.physics.errors import ConfigError
+
+        if args.contour or args.reference == "sm":
+            raise ConfigError("--method fc: contours and --reference sm are not calibrated "
+                              "(t = χ² − min along the grid line); use --method wilks")
+        kwargs["critical"], info = fc_critical(args.store, ds, kwargs["experiments"],
+                                               kwargs["quenching"], kwargs["cl"])
     sm = sm_dataset(ds) if args.reference == "sm" else None
     result = compute_limits(ds, sm=sm, **kwargs)
     if sm is None and "status" in result and "below_grid" in set(result.status.values):
         result = compute_limits(ds, sm=sm_dataset(ds), **kwargs)
+    result.attrs.update(info)
     return result
 
 
@@ -387,6 +406,14 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     output_file(args.output)
     with damage_reported(args.store):
         ds = open_store(args.store)
+        if args.method == "fc":
+            from nubound.storage.fc_plots import plot_wilks_and_fc
+
+            plot_wilks_and_fc(ds, args.store, args.output,
+                              experiments=parse_experiments(args.experiments),
+                              quenching=parse_quenching(args.quenching),
+                              cl=args.cl if args.cl is not None else _stored_cl(ds))
+            return 0
         plot_limits(ds, args.output, experiments=parse_experiments(args.experiments),
                     quenching=parse_quenching(args.quenching),
                     cl=args.cl if args.cl is not None else _stored_cl(ds),
@@ -410,6 +437,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reference", default="global", choices=["global", "per_mass", "sm"],
                    help="minimum for Δχ²: global, per mass (raster scan), or the SM point "
                    "at each mass (every coupling 0)")
+    p.add_argument("--method", default="wilks", choices=["wilks", "fc"],
+                   help="thresholds: Wilks (chi2.ppf) or Feldman–Cousins critical values from "
+                   "`nubound calibrate` (Δχ² per grid line; the plot shows both)")
 
 
 def add_limit_commands(subparsers: argparse._SubParsersAction) -> None:

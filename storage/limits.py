@@ -314,12 +314,15 @@ def coupling_limits(
     prior: str | Mapping[str, str] = "flat",
     reference: str = "global",
     sm: xr.Dataset | None = None,
+    critical: xr.DataArray | None = None,
 ) -> xr.Dataset:
     """Upper limit on the coupling at each mediator mass (definitions: module docstring).
 
     ``sm``: the χ² at the SM point (the store's variables on a grid with every non-mass axis
     of length 1 at 0); needed for ``reference="sm"``, optional otherwise (it adds
     ``sm_delta_chi2`` and ``bsm_preferred``).
+    ``critical``: Feldman–Cousins critical values over (mass, coupling) (NaN: Wilks'
+    threshold) instead of the constant threshold (:func:`calibrated_delta_chi2`).
 
     Returns
     -------
@@ -350,6 +353,7 @@ def coupling_limits(
     sm_delta = (np.asarray(chi2_sm - ref_min, dtype=float) * np.ones(chi2.sizes[mass])
                 if chi2_sm is not None else np.full(chi2.sizes[mass], np.nan))
     preferred = sm_delta > level
+    dchi2 = calibrated_delta_chi2(dchi2, level, critical)
     scale = axis_scale(dchi2[coupling])
     g = np.asarray(dchi2[coupling].values, dtype=float)
     per_mass = [
@@ -394,6 +398,17 @@ def coupling_limits(
     )
 
 
+def calibrated_delta_chi2(dchi2: xr.DataArray, level: float,
+                          critical: xr.DataArray | None) -> xr.DataArray:
+    """Δχ² · level / t_c: crosses ``level`` where Δχ² crosses the critical value t_c (the
+    Feldman–Cousins acceptance, docs/feldman-cousins.md), keeping Δχ² ≥ 0 for the log
+    interpolation of :func:`allowed_intervals_1d`; NaN t_c keeps Δχ² (Wilks)."""
+    if critical is None:
+        return dchi2
+    factor = (level / critical).fillna(1.0).broadcast_like(dchi2).transpose(*dchi2.dims)
+    return (dchi2 * factor).assign_attrs(dchi2.attrs)
+
+
 def result_attrs(
     chi2: xr.DataArray, cl: float, dof: int, level: float, nuisance: str, reference: str
 ) -> dict:
@@ -424,8 +439,11 @@ def parameter_intervals(
     prior: str | Mapping[str, str] = "flat",
     reference: str = "global",
     sm: xr.Dataset | None = None,
+    critical: xr.DataArray | None = None,
 ) -> xr.Dataset:
     """Allowed intervals of each parameter, the other model axes profiled (or marginalized).
+    ``critical``: Feldman–Cousins critical values along a one-axis grid (as
+    :func:`coupling_limits`).
 
     For a one-parameter model (the magnetic moment) this is its allowed interval(s); for NSI
     the interval(s) of each ε with the other ε profiled. Δχ² is taken against the minimum of
@@ -452,6 +470,7 @@ def parameter_intervals(
             raise ConfigError(f"parameters: '{p}' is not an axis; axes: {', '.join(axes)}")
         profile = reduce_axes(chi2, [a for a in axes if a != p], nuisance, prior=prior).compute()
         dchi2 = profile - chi2_sm if reference == "sm" else delta_chi2(profile)
+        dchi2 = calibrated_delta_chi2(dchi2, level, critical)
         x = np.asarray(dchi2[p].values, dtype=float)
         values = np.asarray(dchi2.values, dtype=float)
         rows.append(allowed_intervals_1d(x, values, level, scale=axis_scale(dchi2[p])))

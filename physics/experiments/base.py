@@ -165,13 +165,44 @@ class Experiment(ABC):
         parent = self.__dict__.get("_asimov_parent", self)
         cache = parent.__dict__.setdefault("_asimov_cache", {})
         if q not in cache:
-            attributes = parent._asimov_attributes(q)
-            clone = copy.copy(parent)  # shallow: the channel caches are shared, not copied
-            clone.__dict__.update(attributes)
-            clone.__dict__.update(_asimov_parent=parent, data_kind="asimov",
-                                  asimov_quenching=q)
-            cache[q] = clone
+            cache[q] = parent.with_attributes(
+                parent._asimov_attributes(q), _asimov_parent=parent, data_kind="asimov",
+                asimov_quenching=q)
         return cache[q]
+
+    def with_attributes(self, attributes: dict, **tags: object) -> Experiment:
+        """A shallow copy of this experiment with some instance attributes replaced: the one
+        mechanism by which an experiment judges other data (Asimov data, toys). The copy shares
+        the channel caches (no response matrix is rebuilt)."""
+        clone = copy.copy(self)
+        clone.__dict__.update(attributes)
+        clone.__dict__.update(tags)
+        return clone
+
+    # --- pseudo-experiments (toy Monte Carlo; docs/feldman-cousins.md) -------------------------
+    def toy_data(self, signal: NDArray, rng: np.random.Generator, n_toys: int) -> NDArray:
+        """``n_toys`` pseudo-data sets (n_toys, n_toy_values) drawn from this experiment's
+        likelihood with the signal ``signal`` (n_bins,) and the nuisances at their conditional
+        best fit to this experiment's data (the profile construction); the values include
+        the fluctuated auxiliary measurements behind the pull terms. Subclasses implement it
+        with :meth:`_toy_attributes`; see :meth:`provides_toys`."""
+        raise PhysicsInputError(f"{self.name}: no toy generator (Experiment.toy_data)")
+
+    def toy(self, values: NDArray) -> Experiment:
+        """This experiment judging one pseudo-data set (a row of :meth:`toy_data`): its
+        ``chi2`` profiles the same nuisances with the same batched kernel."""
+        parent = self.__dict__.get("_toy_parent", self)
+        return parent.with_attributes(parent._toy_attributes(np.asarray(values, dtype=float)),
+                                      _toy_parent=parent, data_kind="toy")
+
+    def _toy_attributes(self, values: NDArray) -> dict:
+        """Instance attributes that make a shallow copy judge the pseudo-data ``values``."""
+        raise PhysicsInputError(f"{self.name}: no toy generator (Experiment.toy)")
+
+    @classmethod
+    def provides_toys(cls) -> bool:
+        """True if the class implements toys (without building the experiment)."""
+        return cls._toy_attributes is not Experiment._toy_attributes
 
     def _asimov_attributes(self, quenching: str) -> dict:
         """Instance attributes that turn a shallow copy of this experiment into its Asimov data

@@ -111,9 +111,12 @@ def signal_shape_ratios() -> NDArray:
 
 
 def profile(observed: NDArray, signal: NDArray,
-            references: tuple[LinearResponse, ...] | None = None) -> ProfileResult:
+            references: tuple[LinearResponse, ...] | None = None,
+            pull_centres: NDArray | None = None) -> ProfileResult:
     """Profile all nine nuisances for signals (m, 960), started from ``profile_start`` of
-    the ``references`` if given (else from the pull centres).
+    the ``references`` if given (else from the pull centres). ``pull_centres`` (9,) moves the
+    centres of the Gaussian pulls (θ_p − c_p)² from 0 (pseudo-experiments: fluctuated
+    auxiliary measurements).
 
     Directions 0–2 are the signal times fixed per-bin factors (``signal_shape_ratios``:
     "scaled" directions), 3–8 are the same for every signal ("shared"), so the profile never
@@ -128,10 +131,11 @@ def profile(observed: NDArray, signal: NDArray,
     # cancellation in 1 + σ_s θ_0 when a huge signal (an excluded coupling) is scaled to ≈ 0
     shift = np.zeros(len(NUISANCES))
     shift[0] = 1.0 / SIGNAL_NORM_UNCERTAINTY
+    centre = shift if pull_centres is None else shift + np.asarray(pull_centres, dtype=float)
     res = profile_linear_poisson(
         observed, background_total(), None, np.ones(len(NUISANCES)),
         scaled_directions=signal_shape_ratios(), scale=signal,
-        shared_directions=background_directions(), prior_centre=shift,
+        shared_directions=background_directions(), prior_centre=centre,
         start=None if start is None else start + shift, start_gain=gain,
         start_reference=reference, tolerance=EXPERIMENT_TOLERANCE,
     )

@@ -204,6 +204,28 @@ class CoherentCsI(Experiment):
         return {"_observed": data, "_fit_observed": fit,
                 "_references": self._responses(fit, self.sm_signal(quenching))}
 
+    # --- pseudo-experiments (docs/feldman-cousins.md) ---------------------------------------
+    _pull_centres: NDArray | None = None  # toys: fluctuated centres of the Gaussian pulls
+
+    def toy_data(self, signal: NDArray, rng: np.random.Generator, n_toys: int) -> NDArray:
+        """Pseudo-data at the nuisances' conditional best fit θ̂ for ``signal`` (n_bins,):
+        rows = [C-window counts ~ Poisson(μ(θ̂)), the AC count ~ Poisson(N_AC (1+θ̂_ss)) if the
+        constraint is Poisson, pull centres ~ N(θ̂_p, σ_p) (0 for the unconstrained ones)]."""
+        s = self._fit_signal(np.asarray(signal, dtype=float)[None])[0]
+        theta = self.profile(s[None, :self.n_bins]).theta[0]
+        mu = s * (1.0 + theta[0]) + (1.0 + theta[1:]) @ self._fit_background_directions
+        counts = rng.poisson(np.maximum(mu, 0.0), size=(n_toys, mu.size)).astype(float)
+        finite = np.isfinite(self.prior_sigma)
+        centres = np.zeros((n_toys, len(NUISANCES)))
+        centres[:, finite] = rng.normal(theta[finite], self.prior_sigma[finite],
+                                        size=(n_toys, int(finite.sum())))
+        return np.hstack([counts, centres])
+
+    def _toy_attributes(self, values: NDArray) -> dict:
+        n_fit = self.n_bins + self._n_extra
+        return {"_observed": values[:self.n_bins], "_fit_observed": values[:n_fit],
+                "_pull_centres": values[n_fit:n_fit + len(NUISANCES)]}
+
     # --- likelihood --------------------------------------------------------------------------
     def _fit_signal(self, signal: NDArray) -> NDArray:
         """Validated signal padded with zeros in the AC bin (if the constraint is Poisson)."""
@@ -245,7 +267,8 @@ class CoherentCsI(Experiment):
         res = profile_linear_poisson(
             self._fit_observed, self._fit_background, None, sigma,
             scaled_directions=np.ones((1, s.shape[-1])), scale=flat,
-            shared_directions=self._fit_background_directions, prior_centre=shift,
+            shared_directions=self._fit_background_directions,
+            prior_centre=shift if self._pull_centres is None else shift + self._pull_centres,
             tolerance=EXPERIMENT_TOLERANCE, **start,
         )
         batch = s.shape[:-1]
