@@ -43,9 +43,30 @@ def evaluate(spec: ScanSpec, block: Block, *,
     Returns ``{experiment: array}`` of shape ``block.shape`` (+ ``(n_quenching,)`` for an
     experiment with quenching choices in the spec), float64.
     """
+    return evaluate_parameters(spec, block_parameters(spec, block), block.shape,
+                               registry=registry)
+
+
+def evaluate_points(spec: ScanSpec, coords: dict[str, NDArray], *,
+                    registry: PhysicsRegistry | None = None) -> dict[str, NDArray]:
+    """χ² of every experiment at a list of points: ``coords`` maps each axis to (P,) values.
+
+    Returns ``{experiment: array}`` of shape ``(P,)`` (+ ``(n_quenching,)``), as
+    :func:`evaluate` (used by the refinement levels, whose points are scattered).
+    """
+    params: dict[str, object] = dict(spec.model.fixed)
+    n = None
+    for axis in spec.axes:
+        params[axis.name] = np.asarray(coords[axis.name], dtype=float)
+        n = params[axis.name].shape
+    return evaluate_parameters(spec, params, n, registry=registry)
+
+
+def evaluate_parameters(spec: ScanSpec, params: dict[str, object], shape: tuple[int, ...], *,
+                        registry: PhysicsRegistry | None = None) -> dict[str, NDArray]:
+    """χ² of every experiment for model parameters ``params`` broadcasting to ``shape``."""
     reg = registry or default_registry()
     model = reg.get_model(spec.model.name)
-    params = block_parameters(spec, block)
     out: dict[str, NDArray] = {}
     for name in spec.experiments:
         experiment = reg.get_experiment(name)
@@ -56,8 +77,8 @@ def evaluate(spec: ScanSpec, block: Block, *,
             judge = (experiment if spec.data == "observed"
                      else reg.asimov_experiment(experiment, quenching))
             chi2 = np.asarray(judge.chi2(signal), dtype=np.float64)
-            if chi2.shape != block.shape:
-                raise RuntimeError(f"{name}: chi2 has shape {chi2.shape}, block {block.shape}")
+            if chi2.shape != tuple(shape):
+                raise RuntimeError(f"{name}: chi2 has shape {chi2.shape}, expected {shape}")
             values.append(chi2)
         out[name] = np.stack(values, axis=-1) if choices else values[0]
     return out

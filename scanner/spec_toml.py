@@ -55,4 +55,9 @@ def spec_to_toml(spec: ScanSpec) -> str:
     lines += [f"{exp} = {_value(choices)}" for exp, choices in spec.quenching]
     lines += ["", "[chunks]"]
     lines += [f"{a.name} = {c}" for a, c in zip(spec.axes, spec.chunks, strict=True)]
+    if spec.refine is not None:
+        r = spec.refine
+        lines += ["", "[refine]", f"axes = {_value(r.axes)}", f"levels = {r.levels}",
+                  f"confidence_levels = {_value(r.confidence_levels)}",
+                  f"targets = {_value(r.targets)}"]
     return "\n".join(lines) + "\n"
