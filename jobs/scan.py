@@ -108,9 +108,15 @@ def format_status(status) -> str:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
+    from nubound.storage.levels import level_status
     from nubound.storage.store import store_status
 
-    print(format_status(store_status(args.store)))
+    status = store_status(args.store)
+    print(format_status(status))
+    for row in level_status(status.url):
+        state = (f"{row['blocks_done']}/{row['blocks_todo']} blocks" if row["planned"]
+                 else "not planned yet")
+        print(f"refine:      level {row['level']}: {state}, {row['points']} points")
     return 0
 
 
