@@ -7,7 +7,9 @@ into present cells of level ``k + 1``. Level ``L`` is planned from all data of l
 
 1. targets: the combined χ² (sum over experiments, quenching profiled) and each experiment's
    (quenching profiled), as ``spec.refine.targets`` says, each as Δχ² against its current
-   minimum over the whole grid (re-taken at every level);
+   minimum over the whole grid and, when some axes are not refined, against its minimum over
+   the refined axes at each value of the others (per mass: the raster scan); both minima are
+   re-taken at every level;
 2. a leaf is marked when, for any target and any threshold ``chi2.ppf(cl, dof)`` (every
    ``cl`` of ``confidence_levels``, dof = 1 and the number of refined axes), its corners
    straddle the threshold (min ≤ t < max); or when along a refined axis a computed point is a
@@ -166,6 +168,16 @@ def targets(spec: ScanSpec, merged: dict[str, np.ndarray]) -> list[np.ndarray]:
     return out
 
 
+def minima_of(chi2: np.ndarray, axes: tuple[int, ...]) -> list:
+    """The minima Δχ² is taken against: the global one, and, when some axes are not refined,
+    the minimum over the refined axes at each value of the others (a raster scan, e.g. per
+    mediator mass: ``nubound limits --reference per_mass``)."""
+    out = [np.nanmin(chi2)]
+    if len(axes) < chi2.ndim:
+        out.append(np.nanmin(chi2, axis=axes, keepdims=True))
+    return out
+
+
 def thresholds(spec: ScanSpec) -> list[float]:
     """Δχ² levels that drive the marks: chi2.ppf(cl, dof), dof = 1 and the refined axes."""
     dofs = sorted({1, len(spec.refine.axes)})
@@ -197,11 +209,12 @@ def plan_level(spec: ScanSpec, merged: dict[str, np.ndarray], level: int) -> np.
         factor = 2 ** (fine - k)
         marked = any_of_subcells(minima, axes, factor)
         for chi2 in surfaces:
-            dchi2 = chi2[_stride(chi2.ndim, axes, factor)] - np.nanmin(chi2)
-            lo = corner_reduce(dchi2, axes, np.minimum)
-            hi = corner_reduce(dchi2, axes, np.maximum)
-            for t in levels_t:
-                marked |= (lo <= t) & (hi > t)
+            for minimum in minima_of(chi2, axes):
+                dchi2 = chi2[_stride(chi2.ndim, axes, factor)] - minimum
+                lo = corner_reduce(dchi2, axes, np.minimum)
+                hi = corner_reduce(dchi2, axes, np.maximum)
+                for t in levels_t:
+                    marked |= (lo <= t) & (hi > t)
         marked &= leaves[k]
         guard |= repeat_cells(dilate(marked, axes), axes, factor)
     cells = np.zeros(tuple(2 * n if i in axes else n for i, n in enumerate(guard.shape)),
