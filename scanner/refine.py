@@ -14,9 +14,8 @@ into present cells of level ``k + 1``. Level ``L`` is planned from all data of l
    ``cl`` of ``confidence_levels``, dof = 1 and the number of refined axes), its corners
    straddle the threshold (min ≤ t < max); or when along a refined axis a computed point is a
    local minimum of the target's χ² deeper than :data:`MIN_DEPTH` than both its computed
-   neighbours, whose parabola through the three predicts a bottom below
-   :data:`BOTTOM_FACTOR` × the largest threshold (an allowed band or island may lie between
-   them): the leaves between those neighbours are marked;
+   neighbours (an allowed band or island may lie between them): the leaves between those
+   neighbours are marked;
 3. guard band: every marked leaf also marks the leaves within one cell of its own size;
 4. every point of level L inside a marked leaf that no level computed yet is computed.
 
@@ -47,9 +46,6 @@ log = logging.getLogger(__name__)
 
 #: depth (in χ²) of a sampled local minimum below both neighbours that marks its cells
 MIN_DEPTH = 0.01
-#: a local minimum marks its cells only if its parabola's bottom lies below this many times
-#: the largest threshold (in Δχ² against the highest reference minimum)
-BOTTOM_FACTOR = 4.0
 LEVEL_KEY_PREFIX = "nubound-level"
 
 
@@ -122,16 +118,11 @@ def _stride(ndim: int, axes: tuple[int, ...], step: int) -> tuple[slice, ...]:
 
 
 def local_minimum_cells(chi2: np.ndarray, known: np.ndarray, axes: tuple[int, ...],
-                        ceiling: np.ndarray | float = np.inf,
                         depth: float = MIN_DEPTH) -> np.ndarray:
     """Cells between the computed neighbours of every deep local minimum along each axis.
 
-    A computed point is a minimum when its χ² lies more than ``depth`` below both computed
-    neighbours, and the parabola through the three predicts a bottom below ``ceiling``
-    (broadcast against ``chi2``). ``chi2``/``known`` on a point grid; returns a bool cell grid
-    (one less along ``axes``).
+    ``chi2``/``known`` on a point grid; returns a bool cell grid (one less along ``axes``).
     """
-    ceiling = np.broadcast_to(ceiling, chi2.shape)
     cell_shape = tuple(n - 1 if i in axes else n for i, n in enumerate(chi2.shape))
     out = np.zeros(cell_shape, dtype=bool)
     for ax in axes:
@@ -146,10 +137,8 @@ def local_minimum_cells(chi2: np.ndarray, known: np.ndarray, axes: tuple[int, ..
         ok = k & (prev >= 0) & (nxt < n)
         vp = np.take_along_axis(v, np.clip(prev, 0, n - 1), axis=-1)
         vn = np.take_along_axis(v, np.clip(nxt, 0, n - 1), axis=-1)
-        top = np.moveaxis(ceiling, ax, -1)
-        with np.errstate(invalid="ignore", divide="ignore"):
+        with np.errstate(invalid="ignore"):
             minimum = ok & (np.minimum(vp, vn) - v > depth)
-            minimum &= parabola_bottom(prev, idx, nxt, vp, v, vn) <= top
         # mark the cells [prev, nxt) of every minimum: +1 at prev, -1 at nxt, cumulative sum
         delta = np.zeros(v.shape[:-1] + (n + 1,), dtype=np.int64)
         lines, pos = np.nonzero(minimum.reshape(-1, n))
@@ -163,16 +152,6 @@ def local_minimum_cells(chi2: np.ndarray, known: np.ndarray, axes: tuple[int, ..
                 cells = corner_reduce(cells, (other,), np.logical_or)
         out |= cells
     return out
-
-
-def parabola_bottom(t0, t1, t2, y0, y1, y2) -> np.ndarray:
-    """Lowest value of the parabola through (t0, y0), (t1, y1), (t2, y2) (t0 < t1 < t2, and
-    y1 below both others, so it opens upwards)."""
-    d1, d2 = t1 - t0, t2 - t1
-    s1, s2 = (y1 - y0) / d1, (y2 - y1) / d2
-    curvature = (s2 - s1) / (d1 + d2)
-    slope = (s1 * d2 + s2 * d1) / (d1 + d2)
-    return y1 - slope**2 / (4 * curvature)
 
 
 def targets(spec: ScanSpec, merged: dict[str, np.ndarray]) -> list[np.ndarray]:
@@ -222,8 +201,7 @@ def plan_level(spec: ScanSpec, merged: dict[str, np.ndarray], level: int) -> np.
     leaves.append(present[fine])
     minima = np.zeros_like(present[fine])
     for chi2 in surfaces:
-        ceiling = max(minima_of(chi2, axes), key=np.size) + BOTTOM_FACTOR * max(levels_t)
-        minima |= local_minimum_cells(chi2, known, axes, ceiling)
+        minima |= local_minimum_cells(chi2, known, axes)
     guard = np.zeros_like(present[fine])
     for k in range(fine + 1):
         if not leaves[k].any():
