@@ -201,6 +201,56 @@ def test_limits_report_the_bracketing_cell(scans):
     assert np.all(res.coupling_upper_above.values[ok] >= res.coupling_upper.values[ok])
 
 
+def test_limits_command_reads_the_finest_data(scans):
+    from nubound.jobs.limits_cmd import compute_limits, limits_json, limits_table
+    from nubound.jobs.limits_cmd import open_store as open_for_command
+
+    _, url, dense = scans
+    got = limits_json(compute_limits(open_for_command(url)))
+    want = limits_json(compute_limits(open_for_command(dense)))
+    for a, b in zip(got["limits"], want["limits"], strict=True):
+        assert len(a["allowed_intervals"]) == len(b["allowed_intervals"])
+        if b["coupling_upper"] is not None:  # the same precision as the dense grid
+            assert a["coupling_upper_precision"] == pytest.approx(b["coupling_upper_precision"],
+                                                                  rel=1e-6)
+    base = compute_limits(open_store(url))  # the base grid alone: 32 times coarser
+    assert np.nanmax(base.coupling_upper_precision) > 20 * max(
+        r["coupling_upper_precision"] or 0 for r in got["limits"])
+    assert "precision" in limits_table(compute_limits(open_for_command(url)))
+
+
+def test_status_lists_the_levels(scans, capsys):
+    from nubound.jobs.scan import main
+
+    _, url, _ = scans
+    assert main(["status", url]) == 0
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("refine:")]
+    assert len(lines) == LEVELS
+    for row, line in zip(lv.level_status(url), lines, strict=True):
+        assert line.endswith(f"level {row['level']}: {row['blocks_done']}/{row['blocks_todo']} "
+                             f"blocks, {row['points']} points")
+
+
+def test_plot_draws_each_band_as_one_region(scans):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from nubound.storage.plots import _draw_intervals
+
+    _, url, dense = scans
+    fig, ax = plt.subplots()
+    _draw_intervals(ax, lv.finest_dataset(url), "combined", None, "profile", {"color": "k"},
+                    True, cl=0.9, dof=1, nuisance="profile", reference="global")
+    regions = sum(len(c.get_paths()) for c in ax.collections)
+    plt.close(fig)
+    counts = coupling_limits(open_store(dense)).n_allowed_intervals.values
+    runs = sum(int(np.sum(np.diff(np.r_[0, counts >= k, 0].astype(int)) == 1))
+               for k in range(1, counts.max() + 1))
+    assert regions == runs == 2  # the region below the first exclusion, and one band
+
+
 def test_raising_levels_equals_refining_directly(client, fake, registry, tmp_path):
     url, direct = str(tmp_path / "raised.zarr"), str(tmp_path / "direct.zarr")
     run_scan(parse_spec(_spec_text(fake, url, levels=2), registry=registry), client,
