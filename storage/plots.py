@@ -4,11 +4,10 @@
   curve per experiment (quenching profiled), one per quenching choice of experiments that have
   choices (dashed), and the combination (thick black). A curve is the Δχ² = threshold line of
   the (mass, coupling) grid, i.e. the full boundary of the excluded region, including the
-  closed islands of a destructive-interference band. The allowed region of the combination
-  (of the single experiment, when there is one) is shaded, so an allowed band reads as one
-  continuous region. On a refined store (``storage/levels.py``) the lines are the edges of the
-  allowed intervals at each mass, each interval followed from mass to mass, so a band resolved
-  at every mass is one continuous region.
+  closed islands of a destructive-interference band. On a refined store
+  (``storage/levels.py``) the lines are the edges of the allowed intervals at each mass, each
+  interval followed from mass to mass and the combination's (the single experiment's) allowed
+  intervals shaded, so a band resolved at every mass is one continuous region.
 - One-parameter models: Δχ² profiles with the threshold as a horizontal line.
 - Several parameters without a mass (NSI): allowed-region contours in the plane of the first
   two axes, the others profiled.
@@ -124,10 +123,6 @@ def _draw_mediator(ax, ds, curves, cl, dof, nuisance, mass, reference) -> None:
         others = [a for a in lim.model_axes(chi2) if a not in (mass, coupling)]
         over = [coupling] if reference == "per_mass" else None
         dchi2 = lim.delta_chi2(lim.reduce_axes(chi2, others, nuisance).compute(), over=over)
-        if label == shade:
-            grid = dchi2.transpose(coupling, mass)
-            ax.contourf(grid[mass].values, grid[coupling].values, grid.values,
-                        levels=[-np.inf, level], colors=[style["color"]], alpha=0.12)
         paths = contour_paths(dchi2, level, x=mass, y=coupling)
         for k in range(paths.sizes["path"]):
             sel = paths.path.values == k
