@@ -113,10 +113,6 @@ def any_of_subcells(cells: np.ndarray, axes: tuple[int, ...], factor: int) -> np
     return out
 
 
-def _stride(ndim: int, axes: tuple[int, ...], step: int) -> tuple[slice, ...]:
-    return tuple(slice(None, None, step) if i in axes else slice(None) for i in range(ndim))
-
-
 def local_minimum_cells(chi2: np.ndarray, known: np.ndarray, axes: tuple[int, ...],
                         depth: float = MIN_DEPTH) -> np.ndarray:
     """Cells between the computed neighbours of every deep local minimum along each axis.
@@ -195,9 +191,9 @@ def plan_level(spec: ScanSpec, merged: dict[str, np.ndarray], level: int) -> np.
     surfaces = targets(spec, merged)
     known = ~np.isnan(surfaces[0])
     levels_t = thresholds(spec)
-    present = [corner_reduce(known[_stride(known.ndim, axes, 2 ** (fine - k))], axes,
+    present = [corner_reduce(known[lv.strided(known.ndim, axes, 2 ** (fine - k))], axes,
                              np.logical_and) for k in range(fine + 1)]
-    leaves = [present[k] & ~present[k + 1][_stride(known.ndim, axes, 2)] for k in range(fine)]
+    leaves = [present[k] & ~present[k + 1][lv.strided(known.ndim, axes, 2)] for k in range(fine)]
     leaves.append(present[fine])
     minima = np.zeros_like(present[fine])
     for chi2 in surfaces:
@@ -210,7 +206,7 @@ def plan_level(spec: ScanSpec, merged: dict[str, np.ndarray], level: int) -> np.
         marked = any_of_subcells(minima, axes, factor)
         for chi2 in surfaces:
             for minimum in minima_of(chi2, axes):
-                dchi2 = chi2[_stride(chi2.ndim, axes, factor)] - minimum
+                dchi2 = chi2[lv.strided(chi2.ndim, axes, factor)] - minimum
                 lo = corner_reduce(dchi2, axes, np.minimum)
                 hi = corner_reduce(dchi2, axes, np.maximum)
                 for t in levels_t:
@@ -224,7 +220,7 @@ def plan_level(spec: ScanSpec, merged: dict[str, np.ndarray], level: int) -> np.
         cells |= repeat_cells(refined, axes, 2 ** (level - k))
     points = cells_to_points(cells, axes)
     known_next = np.zeros_like(points)
-    known_next[_stride(points.ndim, axes, 2)] = known
+    known_next[lv.strided(points.ndim, axes, 2)] = known
     return points & ~known_next
 
 

@@ -78,7 +78,8 @@ def level_shape(spec: ScanSpec, level: int) -> tuple[int, ...]:
     return tuple(level_size(a.size, level) if a.name in refined else a.size for a in spec.axes)
 
 
-def _stride(ndim: int, axes: tuple[int, ...], step: int) -> tuple[slice, ...]:
+def strided(ndim: int, axes: tuple[int, ...], step: int) -> tuple[slice, ...]:
+    """Index taking every ``step``-th point along ``axes`` (a coarser level's points)."""
     return tuple(slice(None, None, step) if i in axes else slice(None) for i in range(ndim))
 
 
@@ -227,14 +228,14 @@ def merged_values(url: str, level: int, experiments: list[str], axis_names: list
         for i in axes:
             shape[i] = level_size(shape[i], level)
         merged = np.full(shape, np.nan)
-        merged[_stride(merged.ndim, axes, 2**level)] = values
+        merged[strided(merged.ndim, axes, 2**level)] = values
         out[exp] = merged
     for k in range(1, level + 1):
         name = level_group(k)
         if name not in root.group_keys() or not root[name].attrs.get("layout_complete"):
             continue
         for exp, values in _raw(root[name], experiments).items():
-            view = out[exp][_stride(out[exp].ndim, axes, 2 ** (level - k))]
+            view = out[exp][strided(out[exp].ndim, axes, 2 ** (level - k))]
             known = ~np.isnan(values)
             view[known] = values[known]
     return out
@@ -258,10 +259,10 @@ def fill_between(merged: np.ndarray, axes: tuple[int, ...], level: int) -> np.nd
     Starting from the base grid, each level doubles the resolution by :func:`upsample` and
     keeps the computed values of that level's points.
     """
-    filled = merged[_stride(merged.ndim, axes, 2**level)]
+    filled = merged[strided(merged.ndim, axes, 2**level)]
     for k in range(1, level + 1):
         filled = upsample(filled, axes)
-        known = merged[_stride(merged.ndim, axes, 2 ** (level - k))]
+        known = merged[strided(merged.ndim, axes, 2 ** (level - k))]
         filled = np.where(np.isnan(known), filled, known)
     return filled
 
