@@ -63,6 +63,9 @@ def _print_result(result) -> None:
     print(f"{result.url}: {done}/{result.blocks_total} blocks done "
           f"({result.blocks_computed} computed now, "
           f"{result.points_computed / max(result.wall_s, 1e-9):.0f} points/s)")
+    for level in getattr(result, "levels", ()):
+        print(f"  refine level {level.level}: {level.points_computed} points computed now "
+              f"({level.points_planned} planned, {level.blocks_planned} blocks)")
 
 
 def format_status(status) -> str:
