@@ -15,7 +15,8 @@ into present cells of level ``k + 1``. Level ``L`` is planned from all data of l
    straddle the threshold (min ≤ t < max); or when along a refined axis a computed point is a
    local minimum of the target's χ² deeper than :data:`MIN_DEPTH` than both its computed
    neighbours (an allowed band or island may lie between them): the leaves between those
-   neighbours are marked;
+   neighbours are marked; so are those around the current minima of step 1 themselves, so that
+   Δχ² is taken against a minimum resolved to the finest level;
 3. guard band: every marked leaf also marks the leaves within one cell of its own size;
 4. every point of level L inside a marked leaf that no level computed yet is computed.
 
@@ -113,11 +114,34 @@ def any_of_subcells(cells: np.ndarray, axes: tuple[int, ...], factor: int) -> np
     return out
 
 
+def argmin_points(chi2: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    """Bool point grid: the computed point of lowest χ² over the grid and, when some axes are
+    not refined, over the refined axes at each value of the others (the minima of
+    :func:`minima_of`)."""
+    out = np.zeros(chi2.shape, dtype=bool)
+    if np.isnan(chi2).all():
+        return out
+    out[np.unravel_index(np.nanargmin(chi2), chi2.shape)] = True
+    if len(axes) < chi2.ndim:
+        rest = tuple(i for i in range(chi2.ndim) if i not in axes)
+        moved = np.moveaxis(chi2, axes, tuple(range(-len(axes), 0)))
+        flat = moved.reshape(moved.shape[:len(rest)] + (-1,))
+        lines = ~np.isnan(flat).all(axis=-1)
+        best = np.zeros(flat.shape, dtype=bool)
+        where = np.nonzero(lines)
+        best[where + (np.nanargmin(flat[lines], axis=-1),)] = True
+        out |= np.moveaxis(best.reshape(moved.shape), tuple(range(-len(axes), 0)), axes)
+    return out
+
+
 def local_minimum_cells(chi2: np.ndarray, known: np.ndarray, axes: tuple[int, ...],
-                        depth: float = MIN_DEPTH) -> np.ndarray:
+                        depth: float = MIN_DEPTH, also: np.ndarray | None = None
+                        ) -> np.ndarray:
     """Cells between the computed neighbours of every deep local minimum along each axis.
 
-    ``chi2``/``known`` on a point grid; returns a bool cell grid (one less along ``axes``).
+    ``chi2``/``known`` on a point grid; ``also``: more points whose cells are marked the same
+    way (the current minima, :func:`argmin_points`); returns a bool cell grid (one less along
+    ``axes``).
     """
     cell_shape = tuple(n - 1 if i in axes else n for i, n in enumerate(chi2.shape))
     out = np.zeros(cell_shape, dtype=bool)
@@ -135,12 +159,16 @@ def local_minimum_cells(chi2: np.ndarray, known: np.ndarray, axes: tuple[int, ..
         vn = np.take_along_axis(v, np.clip(nxt, 0, n - 1), axis=-1)
         with np.errstate(invalid="ignore"):
             minimum = ok & (np.minimum(vp, vn) - v > depth)
+        if also is not None:
+            minimum |= np.moveaxis(also, ax, -1) & k
         # mark the cells [prev, nxt) of every minimum: +1 at prev, -1 at nxt, cumulative sum
         delta = np.zeros(v.shape[:-1] + (n + 1,), dtype=np.int64)
         lines, pos = np.nonzero(minimum.reshape(-1, n))
         flat = delta.reshape(-1, n + 1)
-        np.add.at(flat, (lines, prev.reshape(-1, n)[lines, pos]), 1)
-        np.add.at(flat, (lines, nxt.reshape(-1, n)[lines, pos]), -1)
+        start = np.where(prev >= 0, prev, idx).reshape(-1, n)  # a minimum at the grid's edge:
+        stop = np.where(nxt < n, nxt, idx).reshape(-1, n)       # its one side only
+        np.add.at(flat, (lines, start[lines, pos]), 1)
+        np.add.at(flat, (lines, stop[lines, pos]), -1)
         cells = np.cumsum(delta, axis=-1)[..., : n - 1] > 0
         cells = np.moveaxis(cells, -1, ax)
         for other in axes:  # a line lies on the boundary of the cells on both sides of it
@@ -197,7 +225,7 @@ def plan_level(spec: ScanSpec, merged: dict[str, np.ndarray], level: int) -> np.
     leaves.append(present[fine])
     minima = np.zeros_like(present[fine])
     for chi2 in surfaces:
-        minima |= local_minimum_cells(chi2, known, axes)
+        minima |= local_minimum_cells(chi2, known, axes, also=argmin_points(chi2, axes))
     guard = np.zeros_like(present[fine])
     for k in range(fine + 1):
         if not leaves[k].any():
