@@ -19,6 +19,7 @@ import zarr
 
 from nubound.physics.errors import ConfigError
 from nubound.scanner.refine import (
+    argmin_points,
     cells_to_points,
     dilate,
     local_minimum_cells,
@@ -120,8 +121,15 @@ def test_marks_follow_a_threshold_crossing_with_a_guard_band(fake, registry):
     merged = {"fake_a": np.repeat(chi2[..., None] / 2, 3, axis=-1), "fake_b": chi2 / 2}
     points = plan_level(spec, merged, 1)[0]
     # level-1 grid has 17 points; the crossing cell 4..5 is (8, 10), its guard cells 3..4 and
-    # 5..6 add the midpoints 7 and 11; nothing else, and no base point again
-    assert np.flatnonzero(points).tolist() == [7, 9, 11]
+    # 5..6 add the midpoints 7 and 11; the minimum at point 0 brackets cell 0..1 (midpoint 1,
+    # guard cell 1..2: midpoint 3); nothing else, and no base point again
+    assert np.flatnonzero(points).tolist() == [1, 3, 7, 9, 11]
+
+
+def test_current_minima_global_and_per_slice():
+    chi2 = np.array([[3.0, 1.0, 2.0, 5.0], [4.0, 4.0, 0.5, 4.0], [np.nan] * 4])
+    assert np.argwhere(argmin_points(chi2, (1,))).tolist() == [[0, 1], [1, 2]]
+    assert np.argwhere(argmin_points(chi2, (0, 1))).tolist() == [[1, 2]]
 
 
 def test_a_band_between_samples_is_marked_by_its_local_minimum():
