@@ -56,10 +56,10 @@ def parse_contour(text: str | None) -> tuple[str, str] | None:
 def open_store(path: str) -> xr.Dataset:
     """Open a χ² store lazily (dask-backed); a clear error when it is not a Zarr store."""
     from nubound.physics.errors import DataFileError
-    from nubound.storage.store import open_store as open_scan_store
+    from nubound.storage.levels import finest_dataset
 
     try:
-        return open_scan_store(path)
+        return finest_dataset(path)  # a refined store: its finest data at each point
     except (FileNotFoundError, KeyError, ValueError, OSError) as exc:
         raise DataFileError(f"STORE: cannot open '{path}' as a Zarr store ({exc})") from None
 
@@ -128,7 +128,7 @@ def compute_limits(
     if critical is not None:  # FC: t = χ² − min along the calibrated grid line
         common["reference"] = "per_mass" if any(a.startswith("mass") for a in axes) else "global"
     if any(a.startswith("mass") for a in axes):
-        return lim.coupling_limits(ds, **common)
+        return lim.limit_precision(ds, lim.coupling_limits(ds, **common))
     return lim.parameter_intervals(ds, **common)
 
 
@@ -200,6 +200,8 @@ def limits_json(result: xr.Dataset) -> dict:
                 **({"sm_delta_chi2": _num(result.sm_delta_chi2[i]),
                     "bsm_preferred": bool(result.bsm_preferred[i])}
                    if "sm_delta_chi2" in result else {}),
+                **({"coupling_upper_precision": _num(result.coupling_upper_precision[i])}
+                   if "coupling_upper_precision" in result else {}),
                 "allowed_intervals": _intervals(result, {mass: i}),
             }
             for i in range(result.sizes[mass])
@@ -233,11 +235,13 @@ def limits_csv(result: xr.Dataset) -> str:
                 writer.writerow([k, xv, yv, p["closed"], p["at_grid_edge"]])
     elif "limits" in data:
         writer.writerow(["mass_MeV", "coupling_upper", "at_grid_edge", "status",
-                         "coupling_first_crossing", "n_allowed_intervals"])
+                         "coupling_first_crossing", "n_allowed_intervals",
+                         "coupling_upper_precision"])
         for row in data["limits"]:
             writer.writerow([row["mass_MeV"], cell(row["coupling_upper"]), row["at_grid_edge"],
                              row["status"], cell(row["coupling_first_crossing"]),
-                             len(row["allowed_intervals"])])
+                             len(row["allowed_intervals"]),
+                             cell(row.get("coupling_upper_precision"))])
     else:
         writer.writerow(["parameter", "interval", "lower", "upper", "lower_at_edge",
                          "upper_at_edge", "best_fit"])
@@ -275,12 +279,12 @@ def limits_table(result: xr.Dataset) -> str:
                          + f"; {c['x']} in [{min(p['x']):.4g}, {max(p['x']):.4g}], "
                          f"{c['y']} in [{min(p['y']):.4g}, {max(p['y']):.4g}]")
     elif "limits" in data:
-        lines.append(f"{'mass_MeV':>12}  {data['coupling'] + '_upper':>16}  {'status':<11}  "
-                     "allowed intervals")
+        lines.append(f"{'mass_MeV':>12}  {data['coupling'] + '_upper':>16}  {'precision':>9}  "
+                     f"{'status':<11}  allowed intervals")
         for row in data["limits"]:
-            g = row["coupling_upper"]
+            g, p = row["coupling_upper"], row.get("coupling_upper_precision")
             lines.append(f"{row['mass_MeV']:12.5g}  {'—' if g is None else f'{g:.5g}':>16}  "
-                         f"{row['status']:<11}  "
+                         f"{'—' if p is None else f'{p:.2g}':>9}  {row['status']:<11}  "
                          + " ".join(fmt(iv) for iv in row["allowed_intervals"]))
     else:
         for name, res in data["intervals"].items():

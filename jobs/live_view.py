@@ -68,6 +68,7 @@ def _limit_curve(ds, cl: float) -> dict[str, Any] | None:
 
 def snapshot(url: str, *, cl: float | None = None) -> dict[str, Any]:
     """JSON-ready state of a store: progress, done map (first two block axes), limit curve."""
+    from nubound.storage.levels import finest_dataset
     from nubound.storage.store import open_store, read_attrs
 
     ds = open_store(url)
@@ -84,7 +85,7 @@ def snapshot(url: str, *, cl: float | None = None) -> dict[str, Any]:
     return {
         "store": url, "blocks_done": n_done, "blocks_total": int(done.size),
         "axes": axes, "scales": scales, "done_grid": grid.tolist(),
-        "limit": _limit_curve(ds, cl) if n_done else None, "confidence_level": cl,
+        "limit": _limit_curve(finest_dataset(url), cl) if n_done else None, "confidence_level": cl,
         "dashboard_link": attrs.get("dashboard_link", ""),
         "updated_utc": datetime.now(UTC).isoformat(timespec="seconds"),
     }

@@ -71,6 +71,9 @@ def _print_result(result) -> None:
     print(f"{result.url}: {done}/{result.blocks_total} blocks done "
           f"({result.blocks_computed} computed now, "
           f"{result.points_computed / max(result.wall_s, 1e-9):.0f} points/s)")
+    for level in getattr(result, "levels", ()):
+        print(f"  refine level {level.level}: {level.points_computed} points computed now "
+              f"({level.points_planned} planned, {level.blocks_planned} blocks)")
 
 
 def format_status(status, fit_lines: Sequence[str] = ()) -> str:
@@ -120,10 +123,15 @@ def format_status(status, fit_lines: Sequence[str] = ()) -> str:
 
 def _cmd_status(args: argparse.Namespace) -> int:
     from nubound.storage.fit_status import fit_failures
+    from nubound.storage.levels import level_status
     from nubound.storage.store import open_store, store_status
 
     status = store_status(args.store)
     print(format_status(status, fit_failures(open_store(status.url))))
+    for row in level_status(status.url):
+        state = (f"{row['blocks_done']}/{row['blocks_todo']} blocks" if row["planned"]
+                 else "not planned yet")
+        print(f"refine:      level {row['level']}: {state}, {row['points']} points")
     return 0
 
 

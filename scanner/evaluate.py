@@ -52,9 +52,31 @@ class BlockValues:
 def evaluate(spec: ScanSpec, block: Block, *,
              registry: PhysicsRegistry | None = None) -> BlockValues:
     """χ² of every experiment of ``spec`` over ``block``, and how many fits did not converge."""
+    return evaluate_parameters(spec, block_parameters(spec, block), block.shape,
+                               registry=registry)
+
+
+def evaluate_points(spec: ScanSpec, coords: dict[str, NDArray], *,
+                    registry: PhysicsRegistry | None = None) -> dict[str, NDArray]:
+    """χ² of every experiment at a list of points: ``coords`` maps each axis to (P,) values.
+
+    Returns ``{experiment: array}`` of shape ``(P,)`` (+ ``(n_quenching,)``), as
+    :func:`evaluate` (used by the refinement levels, whose points are scattered).
+    """
+    params: dict[str, object] = dict(spec.model.fixed)
+    n = None
+    for axis in spec.axes:
+        params[axis.name] = np.asarray(coords[axis.name], dtype=float)
+        n = params[axis.name].shape
+    return evaluate_parameters(spec, params, n, registry=registry).chi2
+
+
+def evaluate_parameters(spec: ScanSpec, params: dict[str, object], shape: tuple[int, ...], *,
+                        registry: PhysicsRegistry | None = None) -> BlockValues:
+    """χ² of every experiment for model parameters ``params`` broadcasting to ``shape``, and
+    how many fits did not converge."""
     reg = registry or default_registry()
     model = reg.get_model(spec.model.name)
-    params = block_parameters(spec, block)
     out: dict[str, NDArray] = {}
     unconverged: dict[str, int] = {}
     for name in spec.experiments:
@@ -68,8 +90,8 @@ def evaluate(spec: ScanSpec, block: Block, *,
                      else reg.asimov_experiment(experiment, quenching))
             fit = judge.profile(signal)
             chi2 = np.asarray(fit.chi2, dtype=np.float64)
-            if chi2.shape != block.shape:
-                raise RuntimeError(f"{name}: chi2 has shape {chi2.shape}, block {block.shape}")
+            if chi2.shape != tuple(shape):
+                raise RuntimeError(f"{name}: chi2 has shape {chi2.shape}, expected {shape}")
             values.append(chi2)
             unconverged[name] += int(np.size(fit.converged) - np.count_nonzero(fit.converged))
         out[name] = np.stack(values, axis=-1) if choices else values[0]

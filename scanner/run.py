@@ -73,6 +73,7 @@ class ScanResult:
     dashboard_link: str | None = None
     block_s_estimate: float | None = None
     reports: tuple[BlockReport, ...] = field(default=(), repr=False)
+    levels: tuple = ()  # one scanner.refine.LevelReport per refinement level
 
 
 def compute_block(spec: ScanSpec, block: Block, url: str, store_id: str,
@@ -297,4 +298,10 @@ def _run_scan(spec: ScanSpec, client, *, url: str | None = None,
     )
     log.info("scan of %s: %d blocks computed, %d/%d done (pid %d)", url, len(computed),
              before + len(reports), total, os.getpid())
+    if spec.refine is not None:  # adaptive refinement levels (docs/refinement.md)
+        from nubound.scanner.refine import refine_scan_result
+
+        result = refine_scan_result(spec, client, result, store_id=store_id, registry=registry,
+                                    threads_max=threads_max, max_in_flight=max_in_flight,
+                                    retries=retries, progress=progress, t0=t0)
     return result

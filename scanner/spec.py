@@ -21,6 +21,11 @@ Layout (``spec_version = 1``)::
     dresden_ii = ["fef", "ybe", "lindhard"]
     [chunks]                               # points per chunk along each axis (default: auto)
     mass_MeV = 8
+    [refine]                               # optional: adaptive refinement (docs/refinement.md)
+    axes = ["coupling"]                    # axes whose resolution is refined
+    levels = 7                             # each level halves the step of the marked cells
+    confidence_levels = [0.9]              # thresholds chi2.ppf(cl, dof), dof = 1 and len(axes)
+    targets = ["combined", "each"]         # Δχ² surfaces that drive the marks
 
 ``data = "asimov"`` judges every point against the Standard-Model Asimov data of each
 experiment and quenching choice (``Experiment.asimov``: n_i = μ_i of the SM at nominal
@@ -49,7 +54,10 @@ DATA_KINDS = ("observed", "asimov")
 SCALES = ("lin", "log")
 DEFAULT_POINTS_PER_BLOCK = 16384
 _TOP_KEYS = ("spec_version", "description", "model", "axes", "quenching", "experiments",
-             "chunks", "store", "confidence_level", "data", "size_limits")
+             "chunks", "store", "confidence_level", "data", "size_limits", "refine")
+_REFINE_KEYS = ("axes", "levels", "confidence_levels", "targets")
+REFINE_TARGETS = ("combined", "each")
+MAX_REFINE_LEVELS = 16
 _AXIS_KEYS = ("name", "unit", "scale", "start", "stop", "n", "values")
 _MODEL_KEYS = ("name", "parameters")
 
@@ -85,6 +93,20 @@ class AxisSpec:
 
 
 @dataclass(frozen=True)
+class RefineSpec:
+    """Adaptive refinement (docs/refinement.md): which axes, how many levels, what drives marks."""
+
+    axes: tuple[str, ...]
+    levels: int
+    confidence_levels: tuple[float, ...]
+    targets: tuple[str, ...] = REFINE_TARGETS
+
+    def same_marks(self, other: RefineSpec) -> bool:
+        """True if both refine the same axes by the same rules (``levels`` may differ)."""
+        return replace(self, levels=0) == replace(other, levels=0)
+
+
+@dataclass(frozen=True)
 class ScanSpec:
     """A validated scan spec (see the module docstring)."""
 
@@ -99,6 +121,7 @@ class ScanSpec:
     description: str = ""
     spec_version: int = SPEC_VERSION
     size_limits: tuple[tuple[str, float], ...] = ()
+    refine: RefineSpec | None = None
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -115,11 +138,16 @@ class ScanSpec:
         return dict(self.quenching).get(experiment, ())
 
     def same_scan(self, other: ScanSpec) -> bool:
-        """True if both specs describe the same grid values (the store location may differ)."""
-        def key(s: ScanSpec) -> ScanSpec:
-            return replace(s, store="", description="", size_limits=())
+        """True if both specs describe the same grid values (the store location may differ).
 
-        return key(self) == key(other)
+        ``[refine] levels`` may differ (a finished store is refined further by raising it), and
+        a spec without ``[refine]`` matches one with it; the other refine keys must agree.
+        """
+        if self.refine is not None and other.refine is not None \
+                and not self.refine.same_marks(other.refine):
+            return False
+        keep = {"store": "", "description": "", "refine": None, "size_limits": ()}
+        return replace(self, **keep) == replace(other, **keep)
 
 
 def _err(path: str, message: str) -> ConfigError:
@@ -236,6 +264,37 @@ def _check_raw_points(axes_raw: list, limits: dict[str, float]) -> None:
                axes=" × ".join(f"{name} {n}" for name, n in sizes))
 
 
+def _refine(raw: Any, axes: tuple[AxisSpec, ...], cl: float) -> RefineSpec | None:
+    if raw is None:
+        return None
+    raw = _check_keys(raw, _REFINE_KEYS, "refine")
+    names = tuple(a.name for a in axes)
+    if "axes" not in raw:
+        raise _err("refine.axes", f"missing; give a list of axis names from: {', '.join(names)}")
+    refined = _string_list(raw["axes"], "refine.axes", names)
+    for name in refined:
+        if axes[names.index(name)].size < 2:
+            raise _err("refine.axes", f"axis '{name}' has one point; it cannot be refined")
+    refined = tuple(n for n in names if n in refined)  # grid order
+    levels = raw.get("levels")
+    if isinstance(levels, bool) or not isinstance(levels, int) \
+            or not 0 <= levels <= MAX_REFINE_LEVELS:
+        raise _err("refine.levels", f"expected an integer 0..{MAX_REFINE_LEVELS}, got {levels!r}")
+    cls_raw = raw.get("confidence_levels", [cl])
+    if not isinstance(cls_raw, list) or not cls_raw:
+        raise _err("refine.confidence_levels", f"expected a non-empty list, got {cls_raw!r}")
+    cls = []
+    for j, value in enumerate(cls_raw):
+        value = _number(value, f"refine.confidence_levels[{j}]")
+        if not 0 < value < 1:
+            raise _err(f"refine.confidence_levels[{j}]", f"expected 0 < value < 1, got {value!r}")
+        cls.append(value)
+    targets = _string_list(raw.get("targets", list(REFINE_TARGETS)), "refine.targets",
+                           REFINE_TARGETS)
+    return RefineSpec(refined, levels, tuple(sorted(set(cls))),
+                      tuple(t for t in REFINE_TARGETS if t in targets))
+
+
 def validate_spec(raw: dict, *, registry: PhysicsRegistry | None = None) -> ScanSpec:
     """Validate a parsed TOML document into a :class:`ScanSpec` (raise ConfigError)."""
     reg = registry or default_registry()
@@ -310,6 +369,7 @@ def validate_spec(raw: dict, *, registry: PhysicsRegistry | None = None) -> Scan
         model=ModelSpec(name, tuple(sorted(fixed.items()))), axes=axes, experiments=experiments,
         quenching=tuple(quenching), chunks=tuple(chunks), store=store, confidence_level=cl,
         data=data, description=description, size_limits=size_limits,
+        refine=_refine(raw.get("refine"), axes, cl),
     )
 
 

@@ -57,4 +57,9 @@ def spec_to_toml(spec: ScanSpec) -> str:
     lines += [f"{a.name} = {c}" for a, c in zip(spec.axes, spec.chunks, strict=True)]
     if spec.size_limits:
         lines += ["", "[size_limits]", *(f"{k} = {_value(v)}" for k, v in spec.size_limits)]
+    if spec.refine is not None:
+        r = spec.refine
+        lines += ["", "[refine]", f"axes = {_value(r.axes)}", f"levels = {r.levels}",
+                  f"confidence_levels = {_value(r.confidence_levels)}",
+                  f"targets = {_value(r.targets)}"]
     return "\n".join(lines) + "\n"

@@ -520,3 +520,40 @@ def sm_point_chi2(
     chi2 = combined_chi2(sm, experiments, quenching)
     drop = [a for a in model_axes(chi2) if a not in keep]
     return chi2.min(drop, skipna=False).compute() if drop else chi2.compute()
+
+
+def limit_precision(ds: xr.Dataset, limits: xr.Dataset) -> xr.Dataset:
+    """Add to a :func:`coupling_limits` result the computed cell that brackets each limit.
+
+    ``coupling_upper_below``/``coupling_upper_above`` are the nearest couplings at that mass
+    whose χ² was computed (``ds["computed"]`` of a refined store,
+    :func:`nubound.storage.levels.finest_dataset`; every grid point otherwise) on either side of
+    ``coupling_upper``; ``coupling_upper_precision`` is the cell's width, relative
+    (above/below − 1) on a log axis, absolute otherwise. NaN where no limit is quoted.
+    """
+    mass, coupling = limits.attrs["mass_name"], limits.attrs["coupling_name"]
+    g = np.asarray(ds[coupling].values, dtype=float)
+    if "computed" in ds:
+        computed = np.asarray(ds["computed"].transpose(mass, coupling, ...).values)
+        while computed.ndim > 2:
+            computed = computed.any(axis=-1)
+    else:
+        computed = np.ones((ds.sizes[mass], g.size), dtype=bool)
+    upper = np.asarray(limits.coupling_upper.values, dtype=float)
+    below, above = np.full(upper.size, np.nan), np.full(upper.size, np.nan)
+    for i, value in enumerate(upper):
+        if not np.isfinite(value):
+            continue
+        known = g[computed[i]]
+        lo, hi = known[known <= value], known[known >= value]
+        if lo.size and hi.size:
+            below[i], above[i] = lo.max(), hi.min()
+    log_axis = limits.attrs.get("coupling_scale") == "log"
+    with np.errstate(invalid="ignore", divide="ignore"):
+        width = above / below - 1.0 if log_axis else above - below
+    attrs = dict(limits.coupling_upper.attrs)
+    return limits.assign(
+        coupling_upper_below=(mass, below, attrs), coupling_upper_above=(mass, above, attrs),
+        coupling_upper_precision=(mass, width, {
+            "long_name": "width of the computed cell that brackets coupling_upper"
+                         + (" (relative)" if log_axis else "")}))

@@ -4,7 +4,10 @@
   curve per experiment (quenching profiled), one per quenching choice of experiments that have
   choices (dashed), and the combination (thick black). A curve is the Δχ² = threshold line of
   the (mass, coupling) grid, i.e. the full boundary of the excluded region, including the
-  closed islands of a destructive-interference band.
+  closed islands of a destructive-interference band. On a refined store
+  (``storage/levels.py``) the lines are the edges of the allowed intervals at each mass, each
+  interval followed from mass to mass and the combination's (the single experiment's) allowed
+  intervals shaded, so a band resolved at every mass is one continuous region.
 - One-parameter models: Δχ² profiles with the threshold as a horizontal line.
 - Several parameters without a mass (NSI): allowed-region contours in the plane of the first
   two axes, the others profiled.
@@ -121,9 +124,15 @@ def _label(coord: xr.DataArray, name: str) -> str:
 def _draw_mediator(ax, ds, curves, cl, dof, nuisance, mass, reference, sm) -> None:
     level = lim.threshold(cl, dof)
     preferred = []
+    shade = next(c[0] for c in curves if c[0] == "combined" or len(c[1]) == len(curves[-1][1]))
+    refined = "refine_levels" in ds.attrs
     for label, exps, quenching, style in curves:
         chi2 = lim.combined_chi2(ds, exps, quenching)
         coupling = lim.find_axis([a for a in lim.model_axes(chi2) if a != mass], "coupling")
+        if refined:
+            _draw_intervals(ax, ds, label, exps, quenching, style, label == shade, cl=cl,
+                            dof=dof, nuisance=nuisance, reference=reference, sm=sm)
+            continue
         others = [a for a in lim.model_axes(chi2) if a not in (mass, coupling)]
         chi2 = lim.reduce_axes(chi2, others, nuisance).compute()
         chi2_sm = (lim.sm_point_chi2(sm, exps, quenching, keep=[mass])
@@ -159,6 +168,31 @@ def _draw_mediator(ax, ds, curves, cl, dof, nuisance, mass, reference, sm) -> No
         ax.text(0.02, 0.93, "data prefer BSM over the SM (SM excluded) — "
                 + "; ".join(preferred), transform=ax.transAxes, va="top", fontsize=7,
                 color="firebrick")
+
+
+def _draw_intervals(ax, ds, label, exps, quenching, style, shade, **options) -> None:
+    """A refined store: each allowed interval of :func:`~nubound.storage.limits.coupling_limits`
+    followed from mass to mass as one region (its edges as lines, shaded for ``shade``), so a
+    band resolved at every mass is drawn continuous even where it moves by more than its width
+    between neighbouring masses (a contour of the grid would break it into one island per mass).
+    """
+    res = lim.coupling_limits(ds, experiments=exps, quenching=quenching, **options)
+    m = np.asarray(res[res.attrs["mass_name"]].values, dtype=float)
+    first = True
+    for k in range(res.sizes["interval"]):
+        lo = np.asarray(res.allowed_lower.values[:, k], dtype=float)
+        hi = np.asarray(res.allowed_upper.values[:, k], dtype=float)
+        found = np.isfinite(lo) & np.isfinite(hi)
+        if shade:
+            ax.fill_between(m, lo, hi, where=found, color=style["color"], alpha=0.12, lw=0)
+        for edge, at_edge in ((lo, res.lower_at_edge.values[:, k]),
+                              (hi, res.upper_at_edge.values[:, k])):
+            line = np.where(found & ~at_edge, edge, np.nan)
+            if np.isfinite(line).any():
+                ax.plot(m, line, label=label if first else None, **style)
+                first = False
+    if first:
+        ax.plot([], [], label=f"{label} (no boundary in grid)", **style)
 
 
 def _draw_profiles(ax, ds, curves, cl, dof, nuisance, param, sm) -> None:

@@ -75,7 +75,8 @@ def test_csv_and_table(store, capsys):
     run(["limits", store, "--format", "csv", "--dof", "2"])
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert list(rows[0]) == ["mass_MeV", "coupling_upper", "at_grid_edge", "status",
-                             "coupling_first_crossing", "n_allowed_intervals"]
+                             "coupling_first_crossing", "n_allowed_intervals",
+                             "coupling_upper_precision"]
     assert len(rows) == MASS_MeV.size
     assert rows[3]["coupling_upper"] == "" and rows[3]["at_grid_edge"] == "True"
     assert rows[3]["status"] == "above_grid"
