@@ -25,6 +25,7 @@ from typing import TextIO
 from nubound.physics.compiled import compile_kernels
 from nubound.scanner.catalogue import PhysicsRegistry, default_registry
 from nubound.scanner.evaluate import evaluate
+from nubound.scanner.monitor import ScanMonitor
 from nubound.scanner.plan import Block, plan_blocks
 from nubound.scanner.spec import ScanSpec, parse_spec
 from nubound.scanner.spec_toml import spec_to_toml
@@ -150,10 +151,12 @@ class Progress:
 
 def run_scan(spec: ScanSpec, client, *, url: str | None = None,
              registry: PhysicsRegistry | None = None, max_in_flight: int | None = None,
-             retries: int = 3, progress: TextIO | None = sys.stderr) -> ScanResult:
+             retries: int = 3, progress: TextIO | None = sys.stderr,
+             monitor: ScanMonitor | None = None) -> ScanResult:
     """Run (or resume) ``spec`` on the ``distributed.Client`` ``client``.
 
-    Returns a :class:`ScanResult`; raises if a block still fails after ``retries``.
+    ``monitor`` (:class:`~nubound.scanner.monitor.ScanMonitor`) is told the start, every block
+    that comes back and the end (the Dask dashboard's nubound page). Returns a :class:`ScanResult`; raises if a block still fails after ``retries``.
     """
     from distributed import as_completed
 
@@ -176,6 +179,8 @@ def run_scan(spec: ScanSpec, client, *, url: str | None = None,
         max_in_flight = max(4, 2 * sum(client.nthreads().values()))
     run_id = uuid.uuid4().hex[:8]
     bar = Progress(total, before, progress)
+    if monitor is not None:
+        monitor.start(spec=spec, url=url, blocks_total=total, blocks_done=before)
 
     def submit(block: Block):
         key = f"nubound-block-{run_id}-" + "-".join(map(str, block.index))
@@ -190,11 +195,15 @@ def run_scan(spec: ScanSpec, client, *, url: str | None = None,
             future.release()
             reports.append(report)
             bar.update()
+            if monitor is not None:
+                monitor.block_done(report)
             nxt = next(todo, None)
             if nxt is not None:
                 window.add(submit(nxt))
     finally:
         bar.close()
+        if monitor is not None:
+            monitor.close()
     computed = [r for r in reports if not r.skipped]
     result = ScanResult(
         url=url, blocks_total=total, blocks_done_before=before,
