@@ -156,7 +156,8 @@ def run_scan(spec: ScanSpec, client, *, url: str | None = None,
     """Run (or resume) ``spec`` on the ``distributed.Client`` ``client``.
 
     ``monitor`` (:class:`~nubound.scanner.monitor.ScanMonitor`) is told the start, every block
-    that comes back and the end (the Dask dashboard's nubound page). Returns a :class:`ScanResult`; raises if a block still fails after ``retries``.
+    that comes back and the end (the Dask dashboard's nubound page).
+    Returns a :class:`ScanResult`; raises if a block still fails after ``retries``.
     """
     from distributed import as_completed
 
