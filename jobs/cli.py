@@ -10,6 +10,7 @@ import sys
 from importlib.metadata import version
 
 from nubound.jobs.limits_cmd import add_limit_commands
+from nubound.jobs.live_view import add_live_view_command
 from nubound.jobs.scan import add_scan_commands
 from nubound.jobs.submit import add_submit_commands
 
@@ -119,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_scan_commands(sub)
     add_submit_commands(sub)
     add_limit_commands(sub)
+    add_live_view_command(sub)
     return parser
 
 

@@ -25,6 +25,8 @@ def _human_bytes(n: int) -> str:
 def _cmd_scan(args: argparse.Namespace) -> int:
     from distributed import Client, LocalCluster
 
+    from nubound.jobs.dashboard.monitor import DashboardMonitor
+    from nubound.jobs.dashboard.preload import scheduler_preload
     from nubound.scanner.run import run_scan
     from nubound.scanner.spec import load_spec
 
@@ -45,10 +47,12 @@ def _cmd_scan(args: argparse.Namespace) -> int:
         cluster = None
     else:
         cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, host="127.0.0.1",
-                               dashboard_address=args.dashboard_address)
+                               dashboard_address=args.dashboard_address,
+                               scheduler_kwargs=scheduler_preload())
         client = Client(cluster)
     try:
-        result = run_scan(spec, client, url=args.store, max_in_flight=args.max_in_flight)
+        result = run_scan(spec, client, url=args.store, max_in_flight=args.max_in_flight,
+                          monitor=DashboardMonitor(client))
     finally:
         client.close()
         if cluster is not None:

@@ -10,6 +10,7 @@ LocalCluster takes it as ``scheduler_kwargs={"preload": [...]}``, dask-jobqueue 
 
 from __future__ import annotations
 
+import dask
 from distributed.dashboard.scheduler import applications
 
 from nubound.jobs.dashboard.plugin import NuboundDashboard, individual_doc
@@ -20,8 +21,18 @@ INDIVIDUAL_PAGE = "/individual-nubound"
 applications.setdefault(INDIVIDUAL_PAGE, individual_doc)
 
 
-def scheduler_preload() -> dict[str, list[str]]:
-    """Scheduler keyword arguments that load the nubound page: ``{"preload": [MODULE]}``."""
+def scheduler_preload(tls=None) -> dict[str, list[str]]:
+    """Scheduler keyword arguments that load the nubound page: ``{"preload": [MODULE]}``.
+
+    With ``tls`` (a profile's :class:`~nubound.jobs.clusters.TLSSettings`) the dashboard of
+    schedulers started in this process, the nubound page included, is served over HTTPS with
+    the profile's certificate: the setting is made process-wide
+    (``distributed.scheduler.dashboard.tls.*``) so that dashboard links say ``https`` too.
+    """
+    if tls is not None:
+        dask.config.set({"distributed.scheduler.dashboard.tls.cert": tls.cert_file,
+                         "distributed.scheduler.dashboard.tls.key": tls.key_file,
+                         "distributed.scheduler.dashboard.tls.ca-file": tls.ca_file})
     return {"preload": [MODULE]}
 
 
