@@ -109,10 +109,16 @@ class LiveView:
 
     def start(self) -> LiveView:
         """Check the store, start reading and serving; returns self with ``url`` set."""
+        from nubound.jobs.dashboard.summary import read_summary
         from nubound.storage.store import store_exists
 
         if not store_exists(self.store):
             raise ConfigError(f"no scan store at {self.store}")
+        try:  # the first summary before the first page is served
+            self.summary = read_summary(self.store)
+        except Exception as exc:
+            raise ConfigError(f"{self.store} is not a readable nubound scan store "
+                              f"({type(exc).__name__}: {exc})") from None
         for target, name in ((self._read, "nubound-live-view-reader"),
                              (self._serve, "nubound-live-view")):
             thread = threading.Thread(target=target, name=name, daemon=True)

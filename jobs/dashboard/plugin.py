@@ -9,8 +9,9 @@ plugin). :class:`NuboundDashboard`, when it starts on a scheduler:
 - adds its own Bokeh application serving ``/nubound`` to the scheduler's HTTP server (the
   dashboard's port, its TLS settings) and the link ``Nubound`` to the navigation bar of every
   dashboard page;
-- counts, from task transitions, the scan blocks (keys ``nubound-block-*``) that failed and were
-  retried by Dask and those that failed for good.
+- counts, from task transitions, the scan block tasks (keys ``nubound-block-*``) that raised and
+  were run again by Dask's ``retries`` and those that failed for good (a block re-run because
+  its worker died is not counted).
 
 It is loaded by the preload module :mod:`nubound.jobs.dashboard.preload` (LocalCluster,
 dask-jobqueue, ``dask scheduler --preload``) or by ``Client.register_plugin`` (what
@@ -69,7 +70,9 @@ class NuboundDashboard(SchedulerPlugin):
         text = _key_text(key)
         if not text.startswith(BLOCK_KEY_PREFIX):
             return
-        if start == "processing" and finish == "waiting":  # an error, and Dask retries it
+        stimulus = str(kwargs.get("stimulus_id", ""))
+        if start == "processing" and finish in ("released", "waiting") \
+                and stimulus.startswith("task-erred"):  # it raised, and Dask runs it again
             self.retried += 1
         elif finish == "erred" and start == "processing":
             self.failed += 1

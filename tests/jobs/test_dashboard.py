@@ -8,64 +8,20 @@ receives it, and a headless-Chromium screenshot; after it ends, the final summar
 
 from __future__ import annotations
 
-import io
-import re
+import sys
 import threading
 import time
-import urllib.request
+from pathlib import Path
 
-import numpy as np
 import pytest
 
-from nubound.jobs.dashboard.document import COMBINED_COLOUR, CURVE_COLOURS, DONE_PALETTE
 from nubound.jobs.dashboard.plugin import NAME, PAGE
+
+sys.path.insert(0, str(Path(__file__).parent))
+from page_checks import assert_page_drawn, blocks_done_in, get, header_text  # noqa: E402
 
 N_MASS, N_COUPLING, CHUNKS = 32, 16, (4, 8)  # 8 x 2 = 16 blocks
 N_BLOCKS = (N_MASS // CHUNKS[0]) * (N_COUPLING // CHUNKS[1])
-
-
-def get(url: str, context=None) -> tuple[int, str]:
-    with urllib.request.urlopen(url, timeout=30, context=context) as r:
-        return r.status, r.read().decode()
-
-
-def header_text(page_url: str) -> str:
-    """The header Div of the page as a Bokeh client session receives the document."""
-    from bokeh.client import pull_session
-    from bokeh.models import Div
-
-    with pull_session(url=page_url) as session:
-        divs = list(session.document.select({"type": Div}))
-        return " ".join(re.sub(r"<[^>]+>", " ", divs[0].text).split())
-
-
-def blocks_done_in(text: str) -> tuple[int, int]:
-    m = re.search(r"blocks done\s+(\d+) / (\d+)", text)
-    assert m, text
-    return int(m.group(1)), int(m.group(2))
-
-
-def colour_mask(png: bytes, hex_colour: str, tol: int = 10) -> np.ndarray:
-    """Pixels of the screenshot within ``tol`` of a colour."""
-    from PIL import Image
-
-    image = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
-    rgb = np.array([int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)])
-    return np.all(np.abs(image - rgb) <= tol, axis=-1)
-
-
-def assert_page_drawn(png: bytes, *, min_columns: int = 60) -> None:
-    """Not blank; each experiment's curve and the combination drawn over ``min_columns`` pixel
-    columns (a legend swatch covers about 20); blocks done and blocks to do on the map."""
-    from PIL import Image
-
-    image = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
-    assert np.any(image < 240, axis=-1).mean() > 0.05  # not a blank page
-    for colour in (CURVE_COLOURS[0], CURVE_COLOURS[1], COMBINED_COLOUR):  # fake_a, fake_b
-        columns = int(colour_mask(png, colour).any(axis=0).sum())
-        assert columns >= min_columns, f"curve {colour} covers {columns} pixel columns"
-    assert colour_mask(png, DONE_PALETTE[-1]).mean() > 0.01          # blocks done
-    assert colour_mask(png, DONE_PALETTE[0], tol=3).mean() > 0.01    # blocks not done yet
 
 
 @pytest.fixture(scope="module")
