@@ -134,5 +134,5 @@ def add_page(scheduler) -> None:
     if PAGE.strip("/") not in variables["pages"]:
         variables["pages"].append(PAGE.strip("/"))
     _SERVED.add(scheduler)
-    log.info("nubound page %s added to the dashboard on port %s", PAGE,
+    log.debug("nubound page %s added to the dashboard on port %s", PAGE,
              getattr(scheduler.http_server, "port", "?"))

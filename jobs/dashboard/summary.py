@@ -200,10 +200,10 @@ def summarise(ds, *, throughput: Throughput | None = None, store: str = "",
 
 
 def read_summary(url: str, *, throughput: Throughput | None = None) -> dict[str, Any]:
-    """Open the store at ``url``, load it into memory (no Dask scheduler involved: a client in
-    this process would otherwise receive the reads as tasks) and summarise it."""
+    """Open the store at ``url``, load it into memory (without Dask: a client in this process
+    would otherwise receive the reads as tasks) and summarise it."""
     from nubound.storage.store import normalize_url, open_store
 
     url = normalize_url(url)
-    ds = open_store(url).compute(scheduler="synchronous")
+    ds = open_store(url, dask=False).load()
     return summarise(ds, throughput=throughput, store=url)

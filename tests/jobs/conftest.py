@@ -119,6 +119,7 @@ def _restore_dashboard_tls():
     """A TLS profile's cluster sets the dashboard certificate process-wide (so that dashboard
     links say https); put the setting back after each test."""
     import dask
+    import distributed  # noqa: F401  (its config must exist before it is set and restored)
 
     keys = ("cert", "key", "ca-file")
     with dask.config.set({f"distributed.scheduler.dashboard.tls.{k}": None for k in keys}):
