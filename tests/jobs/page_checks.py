@@ -54,3 +54,16 @@ def assert_page_drawn(png: bytes, *, min_columns: int = 60) -> None:
         assert columns >= min_columns, f"curve {colour} covers {columns} pixel columns"
     assert colour_mask(png, DONE_PALETTE[-1]).mean() > 0.01          # blocks done
     assert colour_mask(png, DONE_PALETTE[0], tol=3).mean() > 0.01    # blocks not done yet
+
+
+def screenshot(cdp, url: str, path, *, width: int = 1200, height: int = 700) -> bytes:
+    """A Chromium screenshot of ``url`` after 5 s, taken again after 20 s if the page was still
+    blank then (a loaded machine); the PNG's bytes."""
+    from PIL import Image
+
+    for wait_s in (5, 20):
+        cdp.capture(url, path, wait_s=wait_s, width=width, height=height)
+        image = np.asarray(Image.open(path).convert("RGB"))
+        if np.any(image < 240, axis=-1).mean() > 0.05:
+            break
+    return path.read_bytes()

@@ -18,7 +18,13 @@ import pytest
 from nubound.jobs.dashboard.plugin import NAME, PAGE
 
 sys.path.insert(0, str(Path(__file__).parent))
-from page_checks import assert_page_drawn, blocks_done_in, get, header_text  # noqa: E402
+from page_checks import (  # noqa: E402
+    assert_page_drawn,
+    blocks_done_in,
+    get,
+    header_text,
+    screenshot,
+)
 
 N_MASS, N_COUPLING, CHUNKS = 32, 16, (4, 8)  # 8 x 2 = 16 blocks
 N_BLOCKS = (N_MASS // CHUNKS[0]) * (N_COUPLING // CHUNKS[1])
@@ -87,11 +93,10 @@ def test_chromium_renders_the_page_mid_scan(running_scan, cdp, tmp_path):
     deadline = time.monotonic() + 120
     while plugin.latest()["blocks_done"] < 6 and time.monotonic() < deadline:
         time.sleep(0.1)  # three of the eight mass columns complete: curves of some length
-    png = tmp_path / "page.png"
-    cdp.capture(running_scan["page"], png, wait_s=5, width=1200, height=700)
+    png = screenshot(cdp, running_scan["page"], tmp_path / "page.png")
     latest = running_scan["plugin"].latest()
     assert latest["blocks_done"] < N_BLOCKS, "the scan ended before the screenshot"
-    assert_page_drawn(png.read_bytes())
+    assert_page_drawn(png)
 
 
 def test_bokeh_client_sees_the_pushed_progress(running_scan):

@@ -19,7 +19,13 @@ from nubound.scanner.spec import parse_spec
 from nubound.storage.store import open_store
 
 sys.path.insert(0, str(Path(__file__).parent))
-from page_checks import assert_page_drawn, blocks_done_in, get, header_text  # noqa: E402
+from page_checks import (  # noqa: E402
+    assert_page_drawn,
+    blocks_done_in,
+    get,
+    header_text,
+    screenshot,
+)
 
 
 @pytest.fixture
@@ -95,11 +101,10 @@ def test_chromium_renders_the_live_view(partial_store, cdp, tmp_path):
     spec, url, store_id, blocks = partial_store
     view = LiveView(url).start()
     try:
-        png = tmp_path / "live.png"
-        cdp.capture(view.url, png, wait_s=5, width=1200, height=700)
+        png = screenshot(cdp, view.url, tmp_path / "live.png")
     finally:
         view.stop()
-    assert_page_drawn(png.read_bytes())
+    assert_page_drawn(png)
 
 
 def test_missing_store_is_a_one_line_error(tmp_path):
