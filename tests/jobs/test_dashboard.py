@@ -18,13 +18,7 @@ import pytest
 from nubound.jobs.dashboard.plugin import NAME, PAGE
 
 sys.path.insert(0, str(Path(__file__).parent))
-from page_checks import (  # noqa: E402
-    assert_page_drawn,
-    blocks_done_in,
-    get,
-    header_text,
-    screenshot,
-)
+import page_checks as pc  # noqa: E402
 
 N_MASS, N_COUPLING, CHUNKS = 32, 16, (4, 8)  # 8 x 2 = 16 blocks
 N_BLOCKS = (N_MASS // CHUNKS[0]) * (N_COUPLING // CHUNKS[1])
@@ -75,14 +69,14 @@ def running_scan(tmp_path_factory, fake_registry, fake_spec_text):
 
 def test_page_answers_on_the_dashboard_port_and_is_linked(running_scan):
     page = running_scan["page"]
-    status, body = get(page)
+    status, body = pc.get(page)
     assert status == 200 and "bokeh" in body.lower() and 'href="nubound"' in body
     base = page.removesuffix(PAGE)
-    status, body = get(base + "/status")
+    status, body = pc.get(base + "/status")
     assert status == 200 and 'href="nubound"' in body  # the navigation bar of every page
-    status, body = get(base + "/individual-plots.json")
+    status, body = pc.get(base + "/individual-plots.json")
     assert '"/individual-nubound"' in body  # the JupyterLab Dask panel lists it
-    assert get(base + "/individual-nubound")[0] == 200
+    assert pc.get(base + "/individual-nubound")[0] == 200
 
 
 def test_chromium_renders_the_page_mid_scan(running_scan, cdp, tmp_path):
@@ -93,19 +87,19 @@ def test_chromium_renders_the_page_mid_scan(running_scan, cdp, tmp_path):
     deadline = time.monotonic() + 120
     while plugin.latest()["blocks_done"] < 6 and time.monotonic() < deadline:
         time.sleep(0.1)  # three of the eight mass columns complete: curves of some length
-    png = screenshot(cdp, running_scan["page"], tmp_path / "page.png")
+    png = pc.screenshot(cdp, running_scan["page"], tmp_path / "page.png")
     latest = running_scan["plugin"].latest()
     assert latest["blocks_done"] < N_BLOCKS, "the scan ended before the screenshot"
-    assert_page_drawn(png)
+    pc.assert_page_drawn(png)
 
 
 def test_bokeh_client_sees_the_pushed_progress(running_scan):
-    text = header_text(running_scan["page"])
-    done, total = blocks_done_in(text)
+    text = pc.header_text(running_scan["page"])
+    done, total = pc.blocks_done_in(text)
     assert total == N_BLOCKS and 1 <= done <= N_BLOCKS
     assert "fake_vector" in text and "retried blocks 0" in text
     time.sleep(4.0)  # two or more blocks later
-    done_later, _ = blocks_done_in(header_text(running_scan["page"]))
+    done_later, _ = pc.blocks_done_in(pc.header_text(running_scan["page"]))
     assert done_later > done, "the page did not update as blocks landed"
 
 

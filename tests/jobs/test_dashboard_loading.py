@@ -27,7 +27,7 @@ from nubound.scanner.run import compute_block, prepare_store
 from nubound.scanner.spec import parse_spec
 
 sys.path.insert(0, str(Path(__file__).parent))
-from page_checks import blocks_done_in, get, header_text  # noqa: E402
+import page_checks as pc  # noqa: E402
 
 
 @pytest.fixture
@@ -56,15 +56,15 @@ def test_existing_scheduler_with_the_preload(tmp_path, partial_store):
         time.sleep(0.3)  # the file is written in one go, but give the writer a moment
         info = json.loads(file.read_text())
         base = f"http://127.0.0.1:{info['services']['dashboard']}"
-        assert get(base + PAGE)[0] == 200
-        assert 'href="nubound"' in get(base + "/status")[1]
-        assert get(base + "/individual-nubound")[0] == 200
+        assert pc.get(base + PAGE)[0] == 200
+        assert 'href="nubound"' in pc.get(base + "/status")[1]
+        assert pc.get(base + "/individual-nubound")[0] == 200
         with Client(info["address"]) as client:
             monitor = DashboardMonitor(client, stream=None)
             monitor.start(url=partial_store, blocks_total=6, blocks_done=2)
             monitor.close()
             assert monitor.pushes >= 1
-        assert blocks_done_in(header_text(base + PAGE)) == (2, 6)
+        assert pc.blocks_done_in(pc.header_text(base + PAGE)) == (2, 6)
     finally:
         proc.terminate()
         proc.wait(60)
@@ -77,14 +77,14 @@ def test_monitor_registers_the_plugin_on_a_plain_scheduler(partial_store):
                       dashboard_address="127.0.0.1:0") as cluster, Client(cluster) as client:
         page = f"http://127.0.0.1:{cluster.scheduler.http_server.port}{PAGE}"
         with pytest.raises(urllib.error.HTTPError):
-            get(page)  # not there before
+            pc.get(page)  # not there before
         monitor = DashboardMonitor(client, stream=None)
         monitor.start(url=partial_store, blocks_total=6, blocks_done=2, level=1)
         monitor.close()
         assert NAME in cluster.scheduler.plugins
-        assert get(page)[0] == 200
-        text = header_text(page)
-        assert blocks_done_in(text) == (2, 6) and "refinement level 1" in text
+        assert pc.get(page)[0] == 200
+        text = pc.header_text(page)
+        assert pc.blocks_done_in(text) == (2, 6) and "refinement level 1" in text
 
 
 def test_slurm_cluster_loads_the_page_through_scheduler_options():
@@ -100,8 +100,8 @@ def test_slurm_cluster_loads_the_page_through_scheduler_options():
     try:
         assert NAME in cluster.scheduler.plugins
         base = cluster.dashboard_link.rsplit("/status", 1)[0]
-        assert get(base + PAGE)[0] == 200
-        assert 'href="nubound"' in get(base + "/status")[1]
+        assert pc.get(base + PAGE)[0] == 200
+        assert 'href="nubound"' in pc.get(base + "/status")[1]
     finally:
         cluster.close()
 
@@ -117,9 +117,9 @@ def test_tls_profile_serves_the_page_over_https_only(tls_files):
         assert link.startswith("https://127.0.0.1:")
         page = link.rsplit("/status", 1)[0] + PAGE
         context = ssl.create_default_context(cafile=tls_files["ca_file"])
-        assert get(page, context=context)[0] == 200
+        assert pc.get(page, context=context)[0] == 200
         with pytest.raises((urllib.error.URLError, ConnectionError)):
-            get(page.replace("https://", "http://"))
+            pc.get(page.replace("https://", "http://"))
 
 
 def test_retried_and_failed_blocks_are_counted():

@@ -19,13 +19,7 @@ from nubound.scanner.spec import parse_spec
 from nubound.storage.store import open_store
 
 sys.path.insert(0, str(Path(__file__).parent))
-from page_checks import (  # noqa: E402
-    assert_page_drawn,
-    blocks_done_in,
-    get,
-    header_text,
-    screenshot,
-)
+import page_checks as pc  # noqa: E402
 
 
 @pytest.fixture
@@ -81,14 +75,14 @@ def test_served_on_loopback_and_refreshed_as_blocks_land(partial_store, fake_reg
     view = LiveView(url, refresh_s=0.2).start()
     try:
         assert view.url.startswith("http://127.0.0.1:")
-        assert get(view.url)[0] == 200
-        assert blocks_done_in(header_text(view.url)) == (3, len(blocks))
+        assert pc.get(view.url)[0] == 200
+        assert pc.blocks_done_in(pc.header_text(view.url)) == (3, len(blocks))
         compute_block(spec, blocks[3], url, store_id, fake_registry)
         deadline = time.monotonic() + 30
         while view.latest()["blocks_done"] < 4 and time.monotonic() < deadline:
             time.sleep(0.1)
-        text = header_text(view.url)
-        assert blocks_done_in(text) == (4, len(blocks))
+        text = pc.header_text(view.url)
+        assert pc.blocks_done_in(text) == (4, len(blocks))
         assert "retried blocks –" in text  # known only to a scheduler
     finally:
         view.stop()
@@ -101,10 +95,10 @@ def test_chromium_renders_the_live_view(partial_store, cdp, tmp_path):
     spec, url, store_id, blocks = partial_store
     view = LiveView(url).start()
     try:
-        png = screenshot(cdp, view.url, tmp_path / "live.png")
+        png = pc.screenshot(cdp, view.url, tmp_path / "live.png")
     finally:
         view.stop()
-    assert_page_drawn(png)
+    pc.assert_page_drawn(png)
 
 
 def test_missing_store_is_a_one_line_error(tmp_path):
