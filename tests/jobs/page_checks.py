@@ -21,10 +21,15 @@ def header_text(page_url: str) -> str:
     """The header Div of the page as a Bokeh client session receives the document."""
     from bokeh.client import pull_session
     from bokeh.models import Div
+    from tornado.ioloop import IOLoop
 
-    with pull_session(url=page_url) as session:
-        divs = list(session.document.select({"type": Div}))
-        return " ".join(re.sub(r"<[^>]+>", " ", divs[0].text).split())
+    loop = IOLoop(make_current=False)  # its own loop, closed with its sockets afterwards
+    try:
+        with pull_session(url=page_url, io_loop=loop) as session:
+            divs = list(session.document.select({"type": Div}))
+            return " ".join(re.sub(r"<[^>]+>", " ", divs[0].text).split())
+    finally:
+        loop.close(all_fds=True)
 
 
 def blocks_done_in(text: str) -> tuple[int, int]:
