@@ -17,6 +17,10 @@ import pytest
 
 from nubound.jobs.dashboard.plugin import NAME, PAGE
 
+# Bokeh's client sessions and the browser's devtools connection leave closed sockets to the
+# garbage collector, whose ResourceWarning can then fire inside any later test
+pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+
 sys.path.insert(0, str(Path(__file__).parent))
 import page_checks as pc  # noqa: E402
 

@@ -26,6 +26,10 @@ from nubound.scanner.plan import plan_blocks
 from nubound.scanner.run import compute_block, prepare_store
 from nubound.scanner.spec import parse_spec
 
+# Bokeh's client sessions and the browser's devtools connection leave closed sockets to the
+# garbage collector, whose ResourceWarning can then fire inside any later test
+pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+
 sys.path.insert(0, str(Path(__file__).parent))
 import page_checks as pc  # noqa: E402
 
