@@ -12,6 +12,7 @@ from importlib.metadata import version
 from nubound.jobs.calibrate_cmd import add_calibrate_commands
 from nubound.jobs.cli_checks import OneLineDaskLogs, model_parameters, one_line_failure
 from nubound.jobs.limits_cmd import add_limit_commands
+from nubound.jobs.live_view import add_live_view_command
 from nubound.jobs.scan import add_scan_commands
 from nubound.jobs.submit import add_submit_commands
 from nubound.jobs.verify_cmd import add_verify_commands
@@ -128,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_limit_commands(sub)
     add_verify_commands(sub)
     add_calibrate_commands(sub)
+    add_live_view_command(sub)
     return parser
 
 

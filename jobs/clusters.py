@@ -309,6 +309,8 @@ def make_cluster(profile: ClusterProfile):
     dashboard = net.get("dashboard_address", f"{_LOCALHOST}:0")
     if profile.kind == "address":
         return None
+    from nubound.jobs.dashboard.preload import scheduler_preload  # the /nubound page
+
     if profile.kind == "local":
         from distributed import LocalCluster
 
@@ -318,10 +320,11 @@ def make_cluster(profile: ClusterProfile):
             n_workers=w.get("n_workers", 1), threads_per_worker=w.get("threads_per_worker", 1),
             memory_limit=w.get("memory_limit", "auto"), processes=True,
             host=net.get("host", _LOCALHOST), scheduler_port=net.get("scheduler_port", 0),
-            dashboard_address=dashboard, **kw)
+            dashboard_address=dashboard, scheduler_kwargs=scheduler_preload(profile.tls), **kw)
     jq = _import_jobqueue(profile.kind)
     cls = {"slurm": jq.SLURMCluster, "pbs": jq.PBSCluster}[profile.kind]
-    scheduler_options = {"dashboard_address": dashboard, "port": net.get("scheduler_port", 0)}
+    scheduler_options = {"dashboard_address": dashboard, "port": net.get("scheduler_port", 0),
+                         **scheduler_preload(profile.tls)}
     cluster = cls(scheduler_options=scheduler_options, **jobqueue_kwargs(profile))
     scaling = profile.scaling
     if "minimum_jobs" in scaling or "maximum_jobs" in scaling:

@@ -29,6 +29,8 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     from distributed import Client, LocalCluster
 
     from nubound.jobs.cli_checks import connect_scheduler, host_port
+    from nubound.jobs.dashboard.monitor import DashboardMonitor
+    from nubound.jobs.dashboard.preload import scheduler_preload
     from nubound.jobs.submit import load_registry
     from nubound.scanner.run import run_scan
     from nubound.scanner.spec import load_spec
@@ -53,11 +55,13 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     else:
         host_port(args.dashboard_address, "--dashboard-address")
         cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, host="127.0.0.1",
-                               dashboard_address=args.dashboard_address)
+                               dashboard_address=args.dashboard_address,
+                               scheduler_kwargs=scheduler_preload())
         client = Client(cluster)
     try:
         result = run_scan(spec, client, url=args.store, registry=registry,
-                          max_in_flight=args.max_in_flight, threads_max=args.workers)
+                          max_in_flight=args.max_in_flight, threads_max=args.workers,
+                          monitor=DashboardMonitor(client))
     finally:
         client.close()
         if cluster is not None:

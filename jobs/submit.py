@@ -8,7 +8,7 @@ store is the same and the scanner skips every block marked done. A driver that i
 or running for the same store is refused, so two drivers never share a store.
 
 Also here: ``nubound cluster list|show`` (``show`` prints a batch profile's worker job script:
-the dry run) and ``nubound live-view STORE``.
+the dry run).
 """
 
 from __future__ import annotations
@@ -207,6 +207,7 @@ def run_driver(config: str | Path, *, cluster: ClusterProfile | str, store: str 
     (the scanner records it in the store attrs) and, with ``live_view`` ("host:port"), serves
     the live view for the duration of the scan and records its address as ``live_view_link``.
     """
+    from nubound.jobs.dashboard.monitor import DashboardMonitor
     from nubound.jobs.live_view import LiveView
     from nubound.scanner.run import prepare_store, run_scan
     from nubound.scanner.spec import load_spec
@@ -225,7 +226,8 @@ def run_driver(config: str | Path, *, cluster: ClusterProfile | str, store: str 
         with client_from_profile(profile) as session:
             print(f"nubound: dashboard {session.dashboard_link}", file=sys.stderr, flush=True)
             return run_scan(spec, session.client, url=url, registry=registry,
-                            max_in_flight=max_in_flight, threads_max=profile.max_threads)
+                            max_in_flight=max_in_flight, threads_max=profile.max_threads,
+                            monitor=DashboardMonitor(session.client))
     finally:
         if view is not None:
             view.stop()
@@ -270,22 +272,10 @@ def _cmd_cluster_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_live_view(args: argparse.Namespace) -> int:
-    from nubound.jobs.live_view import LiveView
-
-    view = LiveView(args.store, address=args.address).start()
-    print(f"nubound: live view of {args.store} at {view.url} (Ctrl-C stops)", file=sys.stderr)
-    try:
-        view.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        view.stop()
-    return 0
 
 
 def add_submit_commands(subparsers) -> None:
-    """Add ``submit``, ``cluster list|show`` and ``live-view`` to the ``nubound`` parser."""
+    """Add ``submit`` and ``cluster list|show`` to the ``nubound`` parser."""
     p = subparsers.add_parser("submit", help="submit a whole scan as a batch job (SLURM)")
     add_scan_options(p, cluster_required=True)
     p.add_argument("--dry-run", action="store_true",
@@ -300,12 +290,6 @@ def add_submit_commands(subparsers) -> None:
     show.add_argument("--toml", action="store_true",
                       help="print the profile file itself (a start for your own)")
     show.set_defaults(func=_cmd_cluster_show)
-
-    live = subparsers.add_parser("live-view", help="serve a live view of a scan store")
-    live.add_argument("store", help="store path or fsspec URL")
-    live.add_argument("--address", default="127.0.0.1:8050",
-                      help="host:port to listen on (default 127.0.0.1:8050, loopback only)")
-    live.set_defaults(func=_cmd_live_view)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -31,6 +31,7 @@ from nubound.physics.compiled import compile_kernels
 from nubound.scanner.catalogue import PhysicsRegistry, default_registry
 from nubound.scanner.dispatch import dispatch, tell_task_duration
 from nubound.scanner.evaluate import evaluate
+from nubound.scanner.monitor import ScanMonitor
 from nubound.scanner.plan import Block, plan_blocks
 from nubound.scanner.spec import ScanSpec, parse_spec
 from nubound.scanner.spec_toml import spec_to_toml
@@ -216,12 +217,15 @@ def estimate_block_seconds(spec: ScanSpec, block: Block,
 def run_scan(spec: ScanSpec, client, *, url: str | None = None,
              registry: PhysicsRegistry | None = None, max_in_flight: int | None = None,
              threads_max: int | None = None, retries: int = 3,
-             progress: TextIO | None = sys.stderr) -> ScanResult:
+             progress: TextIO | None = sys.stderr,
+             monitor: ScanMonitor | None = None) -> ScanResult:
     """Run (or resume) ``spec`` on the ``distributed.Client`` ``client``.
 
     ``threads_max`` is the number of worker threads of the cluster at its largest (an adaptive
     cluster's ``maximum_jobs`` × threads per job): the submission window is sized for it from
-    the start. ``max_in_flight`` fixes the window instead. Holds the store's lease throughout
+    the start. ``max_in_flight`` fixes the window instead. ``monitor``
+    (:class:`~nubound.scanner.monitor.ScanMonitor`) is told the start, every block that comes
+    back and the end (the Dask dashboard's nubound page). Holds the store's lease throughout
     (a second scan of the store is refused, :class:`~nubound.storage.lease.StoreLease`) and
     first recomputes damaged blocks (:func:`repair_damaged_blocks`). Returns a
     :class:`ScanResult`; raises if a block still fails after ``retries``.
@@ -236,7 +240,7 @@ def run_scan(spec: ScanSpec, client, *, url: str | None = None,
         try:
             return _run_scan(spec, client, url=url, registry=registry,
                              max_in_flight=max_in_flight, threads_max=threads_max,
-                             retries=retries, progress=progress)
+                             retries=retries, progress=progress, monitor=monitor)
         finally:
             _PREPARED.reset(token)
 
@@ -244,7 +248,8 @@ def run_scan(spec: ScanSpec, client, *, url: str | None = None,
 def _run_scan(spec: ScanSpec, client, *, url: str | None = None,
               registry: PhysicsRegistry | None = None, max_in_flight: int | None = None,
               threads_max: int | None = None, retries: int = 3,
-              progress: TextIO | None = sys.stderr) -> ScanResult:
+              progress: TextIO | None = sys.stderr,
+              monitor: ScanMonitor | None = None) -> ScanResult:
     """The submission loop of :func:`run_scan` (the caller holds the lease)."""
     t0 = time.perf_counter()
     url, store_id = prepare_store(spec, url=url, registry=registry)
@@ -270,6 +275,8 @@ def _run_scan(spec: ScanSpec, client, *, url: str | None = None,
     run_id = uuid.uuid4().hex[:8]
     bar = Progress(total, before, progress)
     reports: list[BlockReport] = []
+    if monitor is not None:
+        monitor.start(spec=spec, url=url, blocks_total=total, blocks_done=before)
 
     def submit(blocks: list[Block]):
         keys = [f"{BLOCK_KEY_PREFIX}-{run_id}-" + "-".join(map(str, b.index)) for b in blocks]
@@ -280,6 +287,8 @@ def _run_scan(spec: ScanSpec, client, *, url: str | None = None,
     def on_result(report: BlockReport) -> None:
         reports.append(report)
         bar.update()
+        if monitor is not None:
+            monitor.block_done(report)
 
     blocks = [] if first is None else chain([first], todo)
     try:
@@ -287,6 +296,8 @@ def _run_scan(spec: ScanSpec, client, *, url: str | None = None,
                  max_in_flight=max_in_flight)
     finally:
         bar.close()
+        if monitor is not None:
+            monitor.close()
     computed = [r for r in reports if not r.skipped]
     result = ScanResult(
         url=url, blocks_total=total, blocks_done_before=before,

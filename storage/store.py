@@ -243,14 +243,19 @@ def write_unconverged(url: str, store_id: str, block: Block, counts: Mapping[str
             arrays[unconverged_name(exp)][block.index] = count
 
 
-def open_store(url: str):
-    """Open a store read-only as an xarray Dataset, quenching dimensions labelled by name."""
+def open_store(url: str, *, dask: bool = True):
+    """Open a store read-only as an xarray Dataset, quenching dimensions labelled by name.
+
+    ``dask=False``: lazily indexed numpy-backed variables, no Dask graph (for a reader in a
+    process whose distributed client would otherwise receive the reads as tasks).
+    """
     import xarray as xr
 
     url = normalize_url(url)
     if not store_exists(url):
         raise ConfigError(f"no scan store at {url}")
-    ds = xr.open_zarr(url, consolidated=False, zarr_format=ZARR_FORMAT)
+    ds = xr.open_zarr(url, consolidated=False, zarr_format=ZARR_FORMAT,
+                      **({} if dask else {"chunks": None}))
     for name in list(ds.coords):
         choices = ds[name].attrs.get("choices")
         if name.startswith("quenching_") and choices is not None:

@@ -115,6 +115,18 @@ def tls_files(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
+def _restore_dashboard_tls():
+    """A TLS profile's cluster sets the dashboard certificate process-wide (so that dashboard
+    links say https); put the setting back after each test."""
+    import dask
+    import distributed  # noqa: F401  (its config must exist before it is set and restored)
+
+    keys = ("cert", "key", "ca-file")
+    with dask.config.set({f"distributed.scheduler.dashboard.tls.{k}": None for k in keys}):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def _collect_leftover_sockets():
     """Collect, after each cluster test, the sockets that distributed's closed clients and
     SLURMCluster leave to the garbage collector (seen after the SLURMCluster scan); left

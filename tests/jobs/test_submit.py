@@ -39,8 +39,12 @@ job_extra_directives = ["--no-requeue"]
 
 
 def parser() -> argparse.ArgumentParser:
+    from nubound.jobs.live_view import add_live_view_command
+
     p = argparse.ArgumentParser(prog="nubound")
-    sub.add_submit_commands(p.add_subparsers(dest="command", required=True))
+    subparsers = p.add_subparsers(dest="command", required=True)
+    sub.add_submit_commands(subparsers)
+    add_live_view_command(subparsers)
     return p
 
 
