@@ -93,11 +93,14 @@ def adaptive_target_duration(client) -> float:
 
 def dispatch(client, items: Iterable[Any], submit: Callable[[list[Any]], list[Any]],
              on_result: Callable[[Any], None], *, threads_max: int | None = None,
-             task_s: float | None = None, max_in_flight: int | None = None) -> int:
+             task_s: float | Callable[[], float | None] | None = None,
+             max_in_flight: int | None = None) -> int:
     """Submit ``items`` through an elastic window and hand every result to ``on_result``.
 
     ``submit(batch)`` turns a list of items into futures (e.g. one ``client.map``);
-    ``on_result`` gets each task's result in completion order. ``max_in_flight`` fixes the
+    ``on_result`` gets each task's result in completion order. ``task_s`` (seconds per task) may
+    be a callable, asked at every refill, for an estimate that arrives while tasks run.
+    ``max_in_flight`` fixes the
     window; by default it follows :func:`window_size` and grows as workers join. A task that
     still fails after its retries raises here. Returns the number of tasks completed.
 
@@ -120,7 +123,8 @@ def dispatch(client, items: Iterable[Any], submit: Callable[[list[Any]], list[An
     def wanted() -> int:
         if max_in_flight is not None:
             return max_in_flight
-        return window_size(cluster_threads(client), threads_max, task_s,
+        seconds = task_s() if callable(task_s) else task_s
+        return window_size(cluster_threads(client), threads_max, seconds,
                            target_duration_s=target_s)
 
     todo: Iterator[Any] = iter(items)

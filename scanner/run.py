@@ -19,6 +19,7 @@ import logging
 import os
 import socket
 import sys
+import threading
 import time
 import uuid
 from contextvars import ContextVar
@@ -29,7 +30,7 @@ from typing import TextIO
 
 from nubound.physics.compiled import compile_kernels
 from nubound.scanner.catalogue import PhysicsRegistry, default_registry
-from nubound.scanner.dispatch import dispatch, tell_task_duration
+from nubound.scanner.dispatch import cluster_threads, dispatch, tell_task_duration
 from nubound.scanner.evaluate import evaluate
 from nubound.scanner.monitor import ScanMonitor
 from nubound.scanner.plan import Block, plan_blocks
@@ -214,6 +215,47 @@ def estimate_block_seconds(spec: ScanSpec, block: Block,
     return seconds * n_block / n_thin
 
 
+def _may_grow(client, threads_max: int | None) -> bool:
+    """False for a cluster of fixed size whose workers are all up (a LocalCluster without
+    adaptive scaling): its window needs no block cost, and timing one would take a core."""
+    cluster = getattr(client, "cluster", None)
+    if cluster is None or getattr(cluster, "_adaptive", None) is not None:
+        return True
+    return cluster_threads(client) < (threads_max or 0)
+
+
+class _BlockCost:
+    """:func:`estimate_block_seconds` in a background thread, told to the scheduler when known.
+
+    The first window of blocks goes out at once (two per thread); the estimate, which loads the
+    experiments in this process, then sizes the window for the cluster's largest size.
+    """
+
+    def __init__(self, spec: ScanSpec, block: Block | None, registry, client) -> None:
+        self._args = (spec, block, registry)
+        self._client = client
+        self._value: float | None = None
+        self._thread = threading.Thread(target=self._run, name="nubound-block-cost",
+                                        daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            value = estimate_block_seconds(*self._args)
+        except Exception:  # noqa: BLE001 - a sizing hint; the block itself reports failures
+            log.warning("could not time a block slice; the window keeps its default size")
+            return
+        tell_task_duration(self._client, BLOCK_KEY_PREFIX, value)
+        log.info("a block takes about %.3g s on one thread", value)
+        self._value = value
+
+    def seconds(self) -> float | None:
+        """The estimate, or None while it is being measured."""
+        return self._value
+
+
 def run_scan(spec: ScanSpec, client, *, url: str | None = None,
              registry: PhysicsRegistry | None = None, max_in_flight: int | None = None,
              threads_max: int | None = None, retries: int = 3,
@@ -262,16 +304,15 @@ def _run_scan(spec: ScanSpec, client, *, url: str | None = None,
     total, before = int(done.size), int(done.sum())
     todo = plan_blocks(spec.shape, spec.chunks, done)
     first = next(todo, None)
-    block_s = None
+    estimate = _BlockCost(spec, first, registry, client)
     if first is not None:
         # numba kernels: compiled here once, not in every worker at the same time
         seconds = compile_kernels() if registry is None else 0.0
         if progress is not None and seconds > 2.0:
             print(f"nubound scan: compiled the profile kernels in {seconds:.0f} s (numba; "
                   "cached for later runs)", file=progress, flush=True)
-        block_s = estimate_block_seconds(spec, first, registry)
-        tell_task_duration(client, BLOCK_KEY_PREFIX, block_s)
-        log.info("a block takes about %.3g s on one thread", block_s)
+        if _may_grow(client, threads_max):
+            estimate.start()  # timed while the first blocks already run
     run_id = uuid.uuid4().hex[:8]
     bar = Progress(total, before, progress)
     reports: list[BlockReport] = []
@@ -292,8 +333,8 @@ def _run_scan(spec: ScanSpec, client, *, url: str | None = None,
 
     blocks = [] if first is None else chain([first], todo)
     try:
-        dispatch(client, blocks, submit, on_result, threads_max=threads_max, task_s=block_s,
-                 max_in_flight=max_in_flight)
+        dispatch(client, blocks, submit, on_result, threads_max=threads_max,
+                 task_s=estimate.seconds, max_in_flight=max_in_flight)
     finally:
         bar.close()
         if monitor is not None:
@@ -305,7 +346,7 @@ def _run_scan(spec: ScanSpec, client, *, url: str | None = None,
         points_computed=sum(r.n_points for r in computed), wall_s=time.perf_counter() - t0,
         evaluate_s=sum(r.evaluate_s for r in computed), write_s=sum(r.write_s for r in computed),
         task_s=sum(r.total_s for r in reports), dashboard_link=link, reports=tuple(reports),
-        block_s_estimate=block_s,
+        block_s_estimate=estimate.seconds(),
     )
     log.info("scan of %s: %d blocks computed, %d/%d done (pid %d)", url, len(computed),
              before + len(reports), total, os.getpid())
