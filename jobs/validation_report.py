@@ -383,7 +383,9 @@ arXiv:2202.10829), computed from the committed scan specs. Their statistics are 
 [statistics](statistics.md): nuisances profiled, quenching choices fixed (one row each) or
 profiled, Δχ² thresholds `scipy.stats.chi2.ppf(cl, 1)`. The published limits of the paper could
 not be retrieved (see [Published values](#published-values)), so no deviation is quoted.
-The limits that the tests pin to 0.5 % are in `tests/test_golden_limits.py`.
+The limits that the tests pin to 0.5 % are in `tests/test_golden_limits.py`. Feldman–Cousins
+critical values and limits next to Wilks' are in [statistics-fc](statistics-fc.md); the
+XENONnT ⁸B checks against its publication in [xenonnt_b8](experiments/xenonnt_b8.md).
 
 ## How the numbers are made
 

@@ -311,8 +311,11 @@ def refine_scan_result(spec: ScanSpec, client, base, *, store_id: str, t0: float
 def refine_store(spec: ScanSpec, client, *, url: str, store_id: str,
                  registry: PhysicsRegistry | None = None, threads_max: int | None = None,
                  max_in_flight: int | None = None, retries: int = 3,
-                 progress: TextIO | None = None) -> list[LevelReport]:
-    """Compute (or resume) the refinement levels 1..``spec.refine.levels`` of a complete store."""
+                 progress: TextIO | None = None, monitor=None) -> list[LevelReport]:
+    """Compute (or resume) the refinement levels 1..``spec.refine.levels`` of a complete store.
+
+    ``monitor`` (a :class:`~nubound.scanner.monitor.ScanMonitor`) is told each level's start
+    (with its ``level``), its blocks and its end, as for the base grid."""
     from nubound.storage.store import done_map
 
     if not done_map(url).all():
@@ -341,13 +344,14 @@ def refine_store(spec: ScanSpec, client, *, url: str, store_id: str,
         reports.append(_run_level(spec, client, level, mask, todo & ~done, url=url,
                                   store_id=store_id, registry=registry, threads_max=threads_max,
                                   max_in_flight=max_in_flight, retries=retries,
-                                  progress=progress, planned=int(todo.sum()), t0=t0))
+                                  progress=progress, planned=int(todo.sum()), t0=t0,
+                                  monitor=monitor))
     return reports
 
 
 def _run_level(spec: ScanSpec, client, level: int, mask: np.ndarray, todo: np.ndarray, *,
                url: str, store_id: str, registry, threads_max, max_in_flight, retries,
-               progress, planned: int, t0: float) -> LevelReport:
+               progress, planned: int, t0: float, monitor=None) -> LevelReport:
     shape = mask.shape
     values = {a.name: lv.level_axis_values(a.values, a.scale, level)
               if a.name in spec.refine.axes else np.asarray(a.values, dtype=float)
@@ -378,12 +382,21 @@ def _run_level(spec: ScanSpec, client, level: int, mask: np.ndarray, todo: np.nd
         computed[1] += result[1]
         bar.done += 1
         bar.update()
+        if monitor is not None:
+            monitor.block_done(result)
 
     if items:
         npoints = sum(f.size for _, f, _ in items)
         tell_task_duration(client, LEVEL_KEY_PREFIX, 1e-3 * npoints / len(items))
-    dispatch(client, items, submit, on_result, threads_max=threads_max,
-             max_in_flight=max_in_flight)
+    if monitor is not None:
+        monitor.start(spec=spec, url=url, blocks_total=planned,
+                      blocks_done=planned - len(items), level=level)
+    try:
+        dispatch(client, items, submit, on_result, threads_max=threads_max,
+                 max_in_flight=max_in_flight)
+    finally:
+        if monitor is not None:
+            monitor.close()
     if progress is not None and items:
         bar.update(force=True)
         progress.write("\n")

@@ -370,3 +370,36 @@ def test_real_physics_refined_limits_match_a_dense_scan(tmp_path):
         assert np.all(np.abs(np.log(a[ok] / b[ok])) <= step), name
     assert result.points_computed < 0.5 * 3 * n_fine
     assert os.path.isdir(Path(url, lv.level_group(levels)))
+
+
+class _Recorder:
+    """A ScanMonitor that records what it is told."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple] = []
+
+    def start(self, *, spec, url, blocks_total, blocks_done, level=None) -> None:
+        self.events.append(("start", level, blocks_total, blocks_done))
+
+    def block_done(self, report) -> None:
+        self.events.append(("block",))
+
+    def close(self) -> None:
+        self.events.append(("close",))
+
+
+def test_the_monitor_is_told_each_refinement_level(client, fake, registry, tmp_path):
+    """The dashboard page shows the level being computed: each level starts the monitor with
+    its number, reports its blocks and closes it, after the base grid did the same."""
+    monitor = _Recorder()
+    spec = parse_spec(_spec_text(fake, str(tmp_path / "m.zarr"), levels=2), registry=registry)
+    result = run_scan(spec, client, registry=registry, progress=None, monitor=monitor)
+    starts = [e for e in monitor.events if e[0] == "start"]
+    assert [e[1] for e in starts] == [None, 1, 2]
+    blocks = [i for i, e in enumerate(monitor.events) if e[0] == "block"]
+    closes = [i for i, e in enumerate(monitor.events) if e[0] == "close"]
+    assert len(closes) == 3 and len(blocks) == result.blocks_computed + sum(
+        r.blocks_computed for r in result.levels)
+    for (_, level, total, done), report in zip(starts[1:], result.levels, strict=True):
+        assert level == report.level and total == report.blocks_planned
+        assert done == report.blocks_planned - report.blocks_computed
