@@ -39,7 +39,9 @@ def running_scan(tmp_path_factory, fake_registry, fake_spec_text):
     from nubound.scanner.run import run_scan
     from nubound.scanner.spec import parse_spec
 
-    registry = fake_physics.FakeRegistry(sleep_s=0.4)  # 4 model calls: ~1.6 s a block
+    # 4 model calls: ~4 s a block, ~30 s in all, so that the scan still runs during the
+    # screenshot and the Bokeh client test on a loaded machine
+    registry = fake_physics.FakeRegistry(sleep_s=1.0)
     store = str(tmp_path_factory.mktemp("dash") / "scan.zarr")
     spec = parse_spec(fake_spec_text(store, n_mass=N_MASS, n_coupling=N_COUPLING,
                                      chunks=CHUNKS), registry=registry)
@@ -102,8 +104,12 @@ def test_bokeh_client_sees_the_pushed_progress(running_scan):
     done, total = pc.blocks_done_in(text)
     assert total == N_BLOCKS and 1 <= done <= N_BLOCKS
     assert "fake_vector" in text and "retried blocks 0" in text
-    time.sleep(4.0)  # two or more blocks later
-    done_later, _ = pc.blocks_done_in(pc.header_text(running_scan["page"]))
+    assert done < N_BLOCKS, "the scan ended before the page could be watched"
+    deadline = time.monotonic() + 30.0
+    done_later = done
+    while done_later == done and time.monotonic() < deadline:  # a block later
+        time.sleep(0.5)
+        done_later, _ = pc.blocks_done_in(pc.header_text(running_scan["page"]))
     assert done_later > done, "the page did not update as blocks landed"
 
 
