@@ -7,12 +7,14 @@ A writer holds the lease for as long as it works on a store::
 
 The lease is the file ``<store>/lease/holder.json`` (``lease`` is an empty Zarr group, so
 Zarr and xarray see a valid hierarchy), created exclusively (locally by ``link(2)`` of a
-complete file) with the holder's host, pid, purpose, start time and a heartbeat that a
-background thread refreshes every ``heartbeat_s`` seconds. A second writer is refused with
-:class:`StoreBusyError` naming the holder. A lease is *stale*, and is taken over with a warning,
-when its heartbeat is older than ``stale_after_s`` (default 120 s: a holder killed without
-cleaning up blocks the store for at most two minutes), or at once when the holder ran on this
-host and its process has ended. On exit the holder removes the file.
+complete file) with the holder's host, pid, purpose and start time; it is never rewritten.
+A background thread refreshes the holder's heartbeat every ``heartbeat_s`` seconds in a file of
+its own, ``<store>/lease/heartbeat-<token>``, so a heartbeat can never overwrite the lease of a
+writer that took over in the meantime (the holder then sees another token and stops). A second
+writer is refused with :class:`StoreBusyError` naming the holder. A lease is *stale*, and is
+taken over with a warning, when its heartbeat is older than ``stale_after_s`` (default 120 s:
+a holder killed without cleaning up blocks the store for at most two minutes), or at once when
+the holder ran on this host and its process has ended. On exit the holder removes its files.
 
 On object stores (``s3://``…) exclusive creation is not atomic: the lease there guards against
 a second scan started by mistake, not against two started in the same second.
@@ -27,7 +29,7 @@ import socket
 import threading
 import time
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 
 from nubound.physics.errors import NuboundError
@@ -117,15 +119,28 @@ class StoreLease:
         self._holder: LeaseHolder | None = None
 
     # -- file operations -------------------------------------------------------------------
+    def _heartbeat_path(self, token: str) -> str:
+        return f"{self.folder}/heartbeat-{token}"
+
     def _read(self, path: str | None = None) -> LeaseHolder | None:
         try:
-            raw = json.loads(self.fs.cat_file(path or self.path))
-            return LeaseHolder(**raw)
+            holder = LeaseHolder(**json.loads(self.fs.cat_file(path or self.path)))
         except FileNotFoundError:
             return None
         except (ValueError, TypeError) as exc:  # half-written or foreign: treat as stale
             log.warning("unreadable lease %s (%s)", path or self.path, exc)
             return LeaseHolder("?", -1, 0.0, "?", 0.0, 0.0, 0.0, "unreadable")
+        try:  # the latest heartbeat of that holder, if it wrote one
+            beat = float(self.fs.cat_file(self._heartbeat_path(holder.token)))
+        except (FileNotFoundError, ValueError):
+            return holder
+        return replace(holder, heartbeat_unix=max(holder.heartbeat_unix, beat))
+
+    def _remove(self, path: str) -> None:
+        try:
+            self.fs.rm(path)
+        except FileNotFoundError:
+            pass
 
     def _write_atomic(self, path: str, data: bytes) -> None:
         if self.local:
@@ -179,6 +194,8 @@ class StoreLease:
         if moved is not None and moved.token != stale.token:  # a fresh lease: put it back
             if not self._create_exclusive(json.dumps(asdict(moved)).encode()):
                 log.warning("lease %s contended", self.path)
+        else:
+            self._remove(self._heartbeat_path(stale.token))
         self.fs.rm(aside)
 
     def acquire(self) -> StoreLease:
@@ -215,9 +232,8 @@ class StoreLease:
                 log.error("store %s: lost its lease to %s", self.url,
                           current.describe() if current else "nobody (file removed)")
                 return
-            self._holder = self._holder_now()
             try:
-                self._write_atomic(self.path, json.dumps(asdict(self._holder)).encode())
+                self._write_atomic(self._heartbeat_path(self.token), repr(time.time()).encode())
             except OSError as exc:  # a full disk must not kill the scan; the next beat retries
                 log.warning("store %s: lease heartbeat failed: %s", self.url, exc)
 
@@ -230,6 +246,7 @@ class StoreLease:
         current = self._read()
         if current is not None and current.token == self.token:
             self.fs.rm(self.path)
+        self._remove(self._heartbeat_path(self.token))
 
     def __enter__(self) -> StoreLease:
         return self.acquire()

@@ -104,3 +104,19 @@ def test_live_lease_of_another_host_is_respected(store):
                        "last heartbeat 30 s ago"):
         StoreLease(store, stale_after_s=120).acquire()
     assert lease_holder(store).token == "foreign"
+
+
+def test_the_heartbeat_never_rewrites_the_holder_file(store):
+    """A heartbeat that rewrote holder.json could overwrite the lease of a writer that took
+    over between its read and its write; it goes to a file of the holder's own instead."""
+    lease = StoreLease(store, heartbeat_s=0.02).acquire()
+    try:
+        path = Path(store, "lease", "holder.json")
+        content = path.read_bytes()
+        first = lease_holder(store).heartbeat_unix
+        _wait(lambda: lease_holder(store).heartbeat_unix > first)  # it beats ...
+        time.sleep(0.2)
+        assert path.read_bytes() == content  # ... without touching the lease itself
+    finally:
+        lease.release()
+    assert not list(Path(store, "lease").glob("heartbeat-*"))  # released: nothing left
