@@ -5,8 +5,8 @@
 - Blocks go to the scheduler through an elastic window (:mod:`nubound.scanner.dispatch`) that
   grows with the cluster (to the cluster's maximum size when it is adaptive), so a 1e5-block
   scan neither floods the scheduler nor starves an adaptive cluster; each task has ``retries``.
-  The scheduler is told what a block costs (timed on a thin slice in the client) so that the
-  cluster grows on its first adaptive round.
+  The scheduler is told what a block costs (timed on a thin slice in a client thread while the
+  first blocks run), so that adaptive scaling sees the real work from its first rounds.
 - A task (:func:`compute_block`, on a worker) skips a block already marked done, evaluates it
   (pure), writes its region and last its ``done`` cell. A crash at any moment leaves the block
   either complete and marked, or unmarked and recomputed; values are deterministic, so a resumed
