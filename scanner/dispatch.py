@@ -14,8 +14,9 @@ readers of the scheduler's queue:
 So the window holds ``max(4, 2 T, 2 T · target_duration / block_s)`` tasks, where ``T`` is the
 number of threads of the cluster at its *largest* size (the profile's ``maximum_jobs`` × cores,
 or the threads present, whichever is more, re-evaluated as workers join) and ``block_s`` the
-measured cost of one block, which the scheduler is also told (:func:`tell_task_duration`) so
-that its first adaptive decision is right rather than based on Dask's 0.5 s default.
+measured cost of one block (Dask's 0.5 s for an unseen task until it is known, which is what
+the scheduler's adaptive target assumes too), which the scheduler is also told
+(:func:`tell_task_duration`).
 """
 
 from __future__ import annotations
@@ -78,6 +79,15 @@ def tell_task_duration(client, prefix: str, seconds: float) -> bool:
     return True
 
 
+def unknown_task_duration() -> float:
+    """Seconds the scheduler assumes for a task it has not seen run (Dask's default 0.5 s)."""
+    import dask
+    from dask.utils import parse_timedelta
+
+    return float(parse_timedelta(
+        dask.config.get("distributed.scheduler.unknown-task-duration", "500ms")))
+
+
 def adaptive_target_duration(client) -> float:
     """The cluster's adaptive ``target_duration`` in seconds (Dask's default, 5 s, if unknown)."""
     import dask
@@ -120,11 +130,15 @@ def dispatch(client, items: Iterable[Any], submit: Callable[[list[Any]], list[An
         raise ValueError(f"max_in_flight must be >= 1, got {max_in_flight}")
     target_s = adaptive_target_duration(client)
 
+    unknown_s = unknown_task_duration()
+
     def wanted() -> int:
         if max_in_flight is not None:
             return max_in_flight
         seconds = task_s() if callable(task_s) else task_s
-        return window_size(cluster_threads(client), threads_max, seconds,
+        # until the cost is known, size for what the scheduler assumes (its adaptive target
+        # counts unknown tasks at that duration), so the first adaptive round sees enough work
+        return window_size(cluster_threads(client), threads_max, seconds or unknown_s,
                            target_duration_s=target_s)
 
     todo: Iterator[Any] = iter(items)

@@ -13,6 +13,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import dask_jobqueue  # noqa: F401 - it installs signal handlers on import: main thread only
 import numpy as np
 import pytest
 
