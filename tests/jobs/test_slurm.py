@@ -170,7 +170,8 @@ def test_cancelled_scan_resumes_on_second_submit(slurm, files, registry_ref, ref
 ADAPTIVE = PROFILE.replace("jobs = 1", "minimum_jobs = 0\nmaximum_jobs = 2")
 
 # A real-physics spec (three experiments, three Dresden-II quenching choices): 48 blocks of
-# 1024 couplings, ≈ 20 s of work on one core, enough for a second worker job to matter.
+# 3072 couplings (1.5e5 points), ≈ 40 s of work on one core, so that the few seconds a worker
+# job needs to start and load the experiments do not decide the shares.
 REAL_SPEC = """
 spec_version = 1
 experiments = ["dresden_ii", "coherent_csi", "coherent_ar"]
@@ -193,12 +194,12 @@ unit = "1"
 scale = "log"
 start = 1e-7
 stop = 1e-2
-n = 1024
+n = 3072
 [quenching]
 dresden_ii = ["fef", "ybe", "lindhard"]
 [chunks]
 mass_MeV = 1
-coupling = 1024
+coupling = 3072
 """
 
 
