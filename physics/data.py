@@ -158,17 +158,29 @@ REGISTRY: dict[str, DataFile] = _entries()
 class Manifest:
     """A release registered through its sha256sum manifest instead of one entry per file.
 
-    The manifest ships with nubound (``physics/manifests/<file>``) and is itself pinned by
-    ``sha256``; every path it lists becomes a registered key ``<folder>/<path>`` with the
-    official URL ``url.format(path=...)``.
+    The manifest is itself a data file (``<folder>/<manifest>``, pinned by ``sha256`` and found
+    like every other file: ``NUBOUND_DATA_DIR``); every path it lists becomes a registered key
+    ``<folder>/<path>`` with the official URL ``url.format(path=...)``.
     """
 
     folder: str
-    manifest: str  # file name under physics/manifests/
+    manifest: str  # file name inside the release folder
     sha256: str
     url: str
     licence: str
     renamed: tuple[tuple[str, str], ...] = ()  # (path here, path at the source)
+
+    @property
+    def key(self) -> str:
+        """The manifest's own registry key."""
+        return f"{self.folder}/{self.manifest}"
+
+    def entry(self) -> DataFile:
+        """The manifest's own registry entry. The release publishes no checksum file: it is
+        ``sha256sum`` over the files of the release at the pinned commit."""
+        return DataFile(self.key, self.sha256,
+                        self.url.format(path="") + f" (run `sha256sum` over its files to "
+                        f"make {self.manifest})", self.licence)
 
     def entries(self) -> dict[str, DataFile]:
         """Key → DataFile for every file of the manifest (read and verified once)."""
@@ -181,24 +193,19 @@ _XENONNT_B8_RAW = (
 )
 MANIFESTS: dict[str, Manifest] = {
     "xenonnt-b8": Manifest(
-        "xenonnt-b8", "xenonnt-b8.sha256sums",
+        "xenonnt-b8", "SHA256SUMS",
         "d531df5eabe8988d71891ac6011f1a6589ca53b143c1e0c0d9d0666b4ee6c58a", _XENONNT_B8_RAW,
         "XENON collaboration, XENONnT solar 8B CEvNS data release, "
         "doi:10.5281/zenodo.20576156 (CC-BY-4.0)",
         renamed=(("RELEASE-README.md", "README.md"),),
     ),
 }
+REGISTRY.update({m.key: m.entry() for m in MANIFESTS.values()})
 
 
 @cache
 def _manifest_entries(manifest: Manifest) -> dict[str, DataFile]:
-    path = Path(__file__).parent / "manifests" / manifest.manifest
-    found = sha256_of(path)
-    if found != manifest.sha256:
-        raise DataFileError(
-            f"manifest {path} is corrupted: sha256 {found}, expected {manifest.sha256}; "
-            "reinstall nubound"
-        )
+    path = data_path(manifest.key)  # missing or corrupted: a DataFileError naming it
     renamed = dict(manifest.renamed)
     out = {}
     for line in path.read_text().splitlines():
@@ -219,8 +226,7 @@ def lookup(key: str) -> DataFile:
     raise DataFileError(
         f"'{key}' is not in nubound's data registry; registered files: "
         + ", ".join(sorted(REGISTRY))
-        + "".join(f", and the {len(m.entries())} files of {m.folder}/ (manifest "
-                  f"physics/manifests/{m.manifest})" for m in MANIFESTS.values())
+        + "".join(f", and the files listed in {m.key}" for m in MANIFESTS.values())
     )
 
 
@@ -306,7 +312,10 @@ def all_keys() -> list[str]:
     """Every registered key: single entries and the files of every manifest, sorted."""
     keys = set(REGISTRY)
     for manifest in MANIFESTS.values():
-        keys.update(manifest.entries())
+        try:
+            keys.update(manifest.entries())
+        except DataFileError:  # the manifest itself is missing: verify_all reports it
+            pass
     return sorted(keys)
 
 

@@ -106,19 +106,15 @@ class PhysicsRegistry:
 
     def data_hashes(self, experiments: tuple[str, ...]) -> dict[str, str]:
         """sha256 of the registered data files the experiments read, verified on the client."""
-        from nubound.physics.data import MANIFESTS, REGISTRY, data_path
+        from nubound.physics.data import REGISTRY, data_path
 
         folders = tuple(f for e in experiments for f in _DATA_FOLDERS.get(e, ()))
         keys = sorted(k for k in REGISTRY if k.startswith(folders))
         for key in keys:
             data_path(key)  # fetch and verify on the client, before any worker runs
-        hashes = {key: REGISTRY[key].sha256 for key in keys}
-        # a release registered by its manifest: the manifest's hash pins all of its files
-        # (each file is verified against it when a worker reads it)
-        for m in MANIFESTS.values():
-            if f"{m.folder}/".startswith(folders):
-                hashes[f"{m.folder}/ (manifest {m.manifest})"] = m.sha256
-        return hashes
+        # a release registered by its manifest is pinned by the manifest's own entry (each
+        # of its files is verified against the manifest when a worker reads it)
+        return {key: REGISTRY[key].sha256 for key in keys}
 
 
 def _provides_asimov(cls: type) -> bool:

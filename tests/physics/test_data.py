@@ -11,7 +11,7 @@ from nubound.physics.errors import DataFileError
 
 def test_every_registered_file_matches_its_hash(data_dir):
     statuses = verify_all()
-    # single entries plus the 6928 files of the XENONnT release's manifest
+    # single entries (the XENONnT manifest among them) plus the 6928 files it lists
     assert len(statuses) == len(all_keys()) == len(REGISTRY) + 6928 and len(REGISTRY) >= 40
     assert [s.key for s in statuses if not s.ok] == []
 

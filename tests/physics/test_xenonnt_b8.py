@@ -45,14 +45,17 @@ def test_observed_counts_and_background_match_publication():
 
 
 def test_manifest_registers_every_release_file():
-    keys = [k for k in registry.all_keys() if k.startswith("xenonnt-b8/")]
+    manifest = registry.MANIFESTS["xenonnt-b8"].key
+    keys = [k for k in registry.all_keys() if k.startswith("xenonnt-b8/") and k != manifest]
     assert len(keys) == 6928
+    assert registry.lookup(manifest).sha256 == registry.MANIFESTS["xenonnt-b8"].sha256
     entry = registry.lookup("xenonnt-b8/RELEASE-README.md")
     assert entry.url.endswith("/README.md") and "60d230dd" in entry.url
 
 
 def test_corrupted_and_missing_template_are_clear_errors(tmp_path, monkeypatch, data_dir):
     key = "xenonnt-b8/templates/sr0/ac/template_XENONnT_sr0_ac_cevns.h5"
+    registry.lookup(key)  # the manifest is read (from the data folder) before it is moved
     monkeypatch.setenv(registry.DATA_DIR_ENV, str(tmp_path))
     with pytest.raises(DataFileError, match="missing") as missing:
         registry.data_path(key)
@@ -68,6 +71,18 @@ def test_corrupted_and_missing_template_are_clear_errors(tmp_path, monkeypatch, 
         registry.data_path(key)
     message = str(bad.value)
     assert registry.lookup(key).sha256 in message and "template_XENONnT_sr0_ac" in message
+
+
+def test_a_missing_manifest_is_a_clear_error(tmp_path, monkeypatch):
+    manifest = registry.MANIFESTS["xenonnt-b8"]
+    monkeypatch.setenv(registry.DATA_DIR_ENV, str(tmp_path))
+    registry._manifest_entries.cache_clear()
+    try:
+        with pytest.raises(DataFileError, match="xenonnt-b8/SHA256SUMS' is missing") as err:
+            registry.lookup("xenonnt-b8/data/sr0.csv")
+        assert manifest.sha256 in str(err.value) or "sha256sum" in str(err.value)
+    finally:
+        registry._manifest_entries.cache_clear()
 
 
 # --- ⁸B flux, flavours, xenon ---------------------------------------------------------------
