@@ -66,6 +66,7 @@ _TLS = ("enabled", "ca_file", "cert_file", "key_file")
 _DRIVER = ("cores", "memory", "walltime", "queue", "account", "prologue", "log_directory",
            "job_extra_directives", "python")
 _LOCALHOST = "127.0.0.1"
+WORKER_PRELOAD = "nubound.jobs.worker_preload"  # jobs/worker_preload.py
 
 
 @dataclass(frozen=True)
@@ -279,7 +280,8 @@ def jobqueue_kwargs(profile: ClusterProfile) -> dict[str, Any]:
         "job_extra_directives": list(w.pop("job_extra_directives", ())),
         # A worker's HTTP server (health, metrics; its Bokeh pages are off) would otherwise
         # listen on 0.0.0.0: unauthenticated, on every interface of the compute node.
-        "worker_extra_args": ["--no-dashboard", "--dashboard-address", f"{_LOCALHOST}:0"],
+        "worker_extra_args": ["--no-dashboard", "--dashboard-address", f"{_LOCALHOST}:0",
+                              "--preload", WORKER_PRELOAD],
     }
     kw.update(w)  # queue, account, log_directory, local_directory, death_timeout, resource_spec
     if profile.tls:
@@ -303,6 +305,34 @@ def job_script(profile: ClusterProfile) -> str:
                    **jobqueue_kwargs(profile)).job_script()
 
 
+def local_cluster(n_workers: int | None = None, *, threads_per_worker: int = 1,
+                  host: str = _LOCALHOST, dashboard_address: str = f"{_LOCALHOST}:0",
+                  **kwargs: Any):
+    """A ``distributed.LocalCluster`` of worker processes as nubound starts it: the nubound
+    page in its dashboard, and workers that start with the physics imported and the kernels
+    loaded (:mod:`nubound.jobs.worker_preload`). ``kwargs`` go to LocalCluster."""
+    from distributed import LocalCluster
+
+    from nubound.jobs.dashboard.preload import scheduler_preload  # the /nubound page
+
+    kwargs.setdefault("scheduler_kwargs", scheduler_preload())
+    warm_kernel_cache()
+    return LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker,
+                        processes=True, host=host, dashboard_address=dashboard_address,
+                        preload=[WORKER_PRELOAD], **kwargs)
+
+
+def warm_kernel_cache() -> None:
+    """Compile the numba kernels here, once, if their cache is cold (about 30 s), so that the
+    workers about to start load them from the cache instead of compiling each its own."""
+    from nubound.physics.compiled import compile_kernels
+
+    seconds = compile_kernels()
+    if seconds > 2.0:
+        log.info("compiled the profile kernels in %.0f s (numba; cached for later runs)",
+                 seconds)
+
+
 def make_cluster(profile: ClusterProfile):
     """Start the cluster object a profile describes (None for ``kind = 'address'``)."""
     net = profile.network
@@ -312,15 +342,14 @@ def make_cluster(profile: ClusterProfile):
     from nubound.jobs.dashboard.preload import scheduler_preload  # the /nubound page
 
     if profile.kind == "local":
-        from distributed import LocalCluster
-
         w = profile.workers
         kw = {"security": profile.security(), "protocol": profile.protocol} if profile.tls else {}
-        return LocalCluster(
-            n_workers=w.get("n_workers", 1), threads_per_worker=w.get("threads_per_worker", 1),
-            memory_limit=w.get("memory_limit", "auto"), processes=True,
-            host=net.get("host", _LOCALHOST), scheduler_port=net.get("scheduler_port", 0),
-            dashboard_address=dashboard, scheduler_kwargs=scheduler_preload(profile.tls), **kw)
+        return local_cluster(
+            w.get("n_workers", 1), threads_per_worker=w.get("threads_per_worker", 1),
+            memory_limit=w.get("memory_limit", "auto"), host=net.get("host", _LOCALHOST),
+            scheduler_port=net.get("scheduler_port", 0), dashboard_address=dashboard,
+            scheduler_kwargs=scheduler_preload(profile.tls), **kw)
+    warm_kernel_cache()
     jq = _import_jobqueue(profile.kind)
     cls = {"slurm": jq.SLURMCluster, "pbs": jq.PBSCluster}[profile.kind]
     scheduler_options = {"dashboard_address": dashboard, "port": net.get("scheduler_port", 0),

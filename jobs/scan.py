@@ -26,11 +26,11 @@ def _human_bytes(n: int) -> str:
 
 
 def _cmd_scan(args: argparse.Namespace) -> int:
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     from nubound.jobs.cli_checks import connect_scheduler, host_port
+    from nubound.jobs.clusters import local_cluster
     from nubound.jobs.dashboard.monitor import DashboardMonitor
-    from nubound.jobs.dashboard.preload import scheduler_preload
     from nubound.jobs.submit import load_registry
     from nubound.scanner.run import run_scan
     from nubound.scanner.spec import load_spec
@@ -54,9 +54,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
         cluster = None
     else:
         host_port(args.dashboard_address, "--dashboard-address")
-        cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, host="127.0.0.1",
-                               dashboard_address=args.dashboard_address,
-                               scheduler_kwargs=scheduler_preload())
+        cluster = local_cluster(args.workers, dashboard_address=args.dashboard_address)
         client = Client(cluster)
     try:
         result = run_scan(spec, client, url=args.store, registry=registry,

@@ -49,6 +49,17 @@ class BlockValues:
     unconverged: dict[str, int]
 
 
+def load_experiments(spec: ScanSpec, *, registry: PhysicsRegistry | None = None) -> None:
+    """Build every experiment of ``spec`` (its data read, responses set up), or find it in the
+    process's cache: what the first block of a worker process pays before any physics."""
+    reg = registry or default_registry()
+    for name in spec.experiments:
+        experiment = reg.get_experiment(name)
+        if spec.data != "observed":
+            for quenching in spec.quenching_for(name) or (None,):
+                reg.asimov_experiment(experiment, quenching)
+
+
 def evaluate(spec: ScanSpec, block: Block, *,
              registry: PhysicsRegistry | None = None) -> BlockValues:
     """χ² of every experiment of ``spec`` over ``block``, and how many fits did not converge."""

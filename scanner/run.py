@@ -31,7 +31,7 @@ from typing import TextIO
 from nubound.physics.compiled import compile_kernels
 from nubound.scanner.catalogue import PhysicsRegistry, default_registry
 from nubound.scanner.dispatch import cluster_threads, dispatch, tell_task_duration
-from nubound.scanner.evaluate import evaluate
+from nubound.scanner.evaluate import evaluate, load_experiments
 from nubound.scanner.monitor import ScanMonitor
 from nubound.scanner.plan import Block, plan_blocks
 from nubound.scanner.spec import ScanSpec, parse_spec
@@ -56,6 +56,7 @@ class BlockReport:
     total_s: float = 0.0
     n_points: int = 0
     worker: str = ""  # host:pid of the process that ran the task
+    load_s: float = 0.0  # reading the experiments' data (the first block of a process)
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class ScanResult:
     evaluate_s: float
     write_s: float
     task_s: float
+    load_s: float = 0.0  # reading the experiments' data, summed over worker processes
     dashboard_link: str | None = None
     block_s_estimate: float | None = None
     reports: tuple[BlockReport, ...] = field(default=(), repr=False)
@@ -85,6 +87,8 @@ def compute_block(spec: ScanSpec, block: Block, url: str, store_id: str,
     worker = f"{socket.gethostname()}:{os.getpid()}"
     if st.block_is_done(url, store_id, block):
         return BlockReport(block.index, skipped=True, worker=worker)
+    t_load = time.perf_counter()
+    load_experiments(spec, registry=registry)  # the data: once per process
     t0 = time.perf_counter()
     values = evaluate(spec, block, registry=registry)
     t1 = time.perf_counter()
@@ -94,7 +98,8 @@ def compute_block(spec: ScanSpec, block: Block, url: str, store_id: str,
     n = 1
     for s in block.shape:
         n *= s
-    return BlockReport(block.index, False, t1 - t0, t2 - t1, t2 - t_start, n, worker)
+    return BlockReport(block.index, False, t1 - t0, t2 - t1, t2 - t_start, n, worker,
+                       t0 - t_load)
 
 
 def check_same_spec(spec: ScanSpec, url: str, *,
@@ -345,7 +350,8 @@ def _run_scan(spec: ScanSpec, client, *, url: str | None = None,
         blocks_computed=len(computed), blocks_skipped=len(reports) - len(computed),
         points_computed=sum(r.n_points for r in computed), wall_s=time.perf_counter() - t0,
         evaluate_s=sum(r.evaluate_s for r in computed), write_s=sum(r.write_s for r in computed),
-        task_s=sum(r.total_s for r in reports), dashboard_link=link, reports=tuple(reports),
+        task_s=sum(r.total_s for r in reports), load_s=sum(r.load_s for r in computed),
+        dashboard_link=link, reports=tuple(reports),
         block_s_estimate=estimate.seconds(),
     )
     log.info("scan of %s: %d blocks computed, %d/%d done (pid %d)", url, len(computed),

@@ -236,10 +236,16 @@ def write_block(url: str, store_id: str, block: Block, results: dict[str, np.nda
 
 def write_unconverged(url: str, store_id: str, block: Block, counts: Mapping[str, int]) -> None:
     """Write one block's counts of unconverged profiles per experiment (before its ``done``
-    cell); a store made before these arrays existed keeps none."""
+    cell); a store made before these arrays existed keeps none.
+
+    A count of 0 is the arrays' fill value and is not written (a Zarr chunk that was never
+    written reads as its fill value): most blocks have none, and each chunk write costs a few
+    ms. A damaged count's chunk file is deleted before its block is recomputed
+    (:func:`nubound.storage.verify.clear_damaged_blocks`), so no stale count survives.
+    """
     arrays = _writable_arrays(url, store_id)
     for exp, count in counts.items():
-        if unconverged_name(exp) in arrays:
+        if count and unconverged_name(exp) in arrays:
             arrays[unconverged_name(exp)][block.index] = count
 
 

@@ -35,10 +35,11 @@ def page_link(dashboard_link: str | None) -> str | None:
 class DashboardMonitor:
     """Push the scan's summary to the scheduler's nubound page as blocks land."""
 
-    def __init__(self, client, *, interval_s: float = 1.0, stream: TextIO | None = sys.stderr,
+    def __init__(self, client, *, interval_s: float = 1.0, stream: TextIO | None | bool = True,
                  register: bool = True) -> None:
         self.client = client
         self.interval_s = interval_s
+        # True: the process's stderr when the scan starts (not the one of import time)
         self.stream = stream
         self.register = register
         self.url: str | None = None
@@ -61,8 +62,9 @@ class DashboardMonitor:
             except Exception as exc:  # an old scheduler, pickling disabled, ...
                 log.warning("nubound dashboard page not available: %s", exc)
         link = page_link(getattr(self.client, "dashboard_link", None))
-        if link and self.stream is not None:
-            print(f"nubound scan: live limits at {link}", file=self.stream, flush=True)
+        stream = sys.stderr if self.stream is True else self.stream
+        if link and stream:
+            print(f"nubound scan: live limits at {link}", file=stream, flush=True)
         self._stop.clear()
         self._wake.set()
         self._thread = threading.Thread(target=self._run, name="nubound-dashboard-monitor",

@@ -106,6 +106,7 @@ def test_slurm_job_script_carries_every_profile_setting():
     assert f"--interface {raw['network']['interface']}" in worker
     assert f"--death-timeout {w['death_timeout']}" in worker
     assert f"--nthreads {w['cores'] // w['processes']}" in worker
+    assert f"--preload {clusters.WORKER_PRELOAD}" in worker  # joins with the physics loaded
 
 
 def test_pbs_job_script_uses_the_resource_spec():
@@ -152,6 +153,26 @@ def test_local_profile_binds_to_loopback_and_address_profile_connects():
         with clusters.client_from_profile(other) as remote:
             assert remote.cluster is None
             assert remote.client.submit(_double, 4).result(timeout=60) == 8
+
+
+def _physics_loaded() -> tuple[bool, bool]:
+    """In a worker: (the experiments' modules imported, the profile kernel compiled)."""
+    from nubound.physics.statistics import profile_kernel
+
+    kernels = [getattr(profile_kernel, name) for name in dir(profile_kernel)]
+    compiled = any(getattr(k, "signatures", None) for k in kernels)
+    return "nubound.physics.experiments.coherent_csi" in sys.modules, compiled
+
+
+def test_local_cluster_workers_start_with_the_physics_loaded():
+    # the worker preload imports the physics and loads the kernels before the worker joins:
+    # a block's first run in a process then reads only the data (docs/design.md#submission)
+    with clusters.local_cluster(1, memory_limit="1GiB") as cluster:
+        from distributed import Client
+
+        with Client(cluster) as client:
+            (state,) = client.run(_physics_loaded).values()
+    assert state == (True, True)
 
 
 def test_tls_profile_encrypts_and_refuses_plain_tcp(tls_files):

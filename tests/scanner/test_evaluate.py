@@ -99,3 +99,34 @@ def test_real_models_and_experiments_reach_the_sm_at_vanishing_coupling():
                                                                  "mass_MeV": 1.0})
     assert out["coherent_csi"][:, 0] == pytest.approx(float(csi.chi2(sm)), rel=1e-9)
     assert np.all(out["coherent_csi"][:, 1] > out["coherent_csi"][:, 0] + 10)  # g = 1e-2
+
+
+def test_a_block_report_keeps_the_data_loading_apart_from_the_physics(fake, tmp_path):
+    # the first block of a process reads the experiments' data: timed as load_s, not as
+    # physics (the scaling figures' "outside physics" share counts it, docs/design.md)
+    import time
+    from functools import cache
+
+    from nubound.scanner.run import compute_block
+    from nubound.storage.store import unconverged_name
+
+    class SlowLoading(fake.FakeRegistry):
+        @cache  # noqa: B019 - one registry per test: built once, as physics caches them
+        def get_experiment(self, name):
+            time.sleep(0.3)
+            return super().get_experiment(name)
+
+    reg = SlowLoading()
+    spec = parse_spec(fake.spec_text(str(tmp_path / "s.zarr")), registry=reg)
+    url, store_id = prepare_store(spec, registry=reg)
+    blocks = [block_at(index, spec.shape, spec.chunks) for index in [(0, 0), (0, 1)]]
+    first, second = (compute_block(spec, b, url, store_id, reg) for b in blocks)
+    assert first.load_s >= 0.6 and second.load_s < 0.05  # two experiments, once each
+    assert first.evaluate_s < 0.3
+    # a count of 0 is the arrays' fill value: its chunk is not written, the others are
+    counts = [evaluate(spec, b, registry=reg).unconverged for b in blocks]
+    for exp in spec.experiments:
+        for block, count in zip(blocks, counts, strict=True):
+            chunk = Path(url, unconverged_name(exp), "c", *map(str, block.index))
+            assert chunk.exists() == (count[exp] > 0), (exp, block.index, count[exp])
+    assert {c[e] > 0 for c in counts for e in spec.experiments} == {True, False}
