@@ -273,7 +273,8 @@ def run_scan(spec: ScanSpec, client, *, url: str | None = None,
     the start. ``max_in_flight`` fixes the window instead. ``monitor``
     (:class:`~nubound.scanner.monitor.ScanMonitor`) is told the start, every block that comes
     back and the end (the Dask dashboard's nubound page). Holds the store's lease throughout
-    (a second scan of the store is refused, :class:`~nubound.storage.lease.StoreLease`) and
+    (a second scan of the store is refused, :class:`~nubound.storage.lease.StoreLease`; a
+    lease lost to another writer stops the scan with ``LeaseLostError``) and
     first recomputes damaged blocks (:func:`repair_damaged_blocks`). Returns a
     :class:`ScanResult`; raises if a block still fails after ``retries``.
     """
@@ -281,13 +282,14 @@ def run_scan(spec: ScanSpec, client, *, url: str | None = None,
         raise ValueError(f"max_in_flight must be >= 1, got {max_in_flight}")
     prepared = prepare_store(spec, url=url, registry=registry)
     url = prepared[0]
-    with StoreLease(url, purpose="scan"):
+    with StoreLease(url, purpose="scan") as lease:
         repair_damaged_blocks(url, progress)
         token = _PREPARED.set(prepared)
         try:
             return _run_scan(spec, client, url=url, registry=registry,
                              max_in_flight=max_in_flight, threads_max=threads_max,
-                             retries=retries, progress=progress, monitor=monitor)
+                             retries=retries, progress=progress, monitor=monitor,
+                             lease=lease)
         finally:
             _PREPARED.reset(token)
 
@@ -296,8 +298,11 @@ def _run_scan(spec: ScanSpec, client, *, url: str | None = None,
               registry: PhysicsRegistry | None = None, max_in_flight: int | None = None,
               threads_max: int | None = None, retries: int = 3,
               progress: TextIO | None = sys.stderr,
-              monitor: ScanMonitor | None = None) -> ScanResult:
-    """The submission loop of :func:`run_scan` (the caller holds the lease)."""
+              monitor: ScanMonitor | None = None,
+              lease: StoreLease | None = None) -> ScanResult:
+    """The submission loop of :func:`run_scan` (the caller holds ``lease``; a lease taken
+    over by another writer stops the loop with :class:`~nubound.storage.lease.LeaseLostError`
+    at the next block that returns)."""
     t0 = time.perf_counter()
     url, store_id = prepare_store(spec, url=url, registry=registry)
     link = getattr(client, "dashboard_link", None)
@@ -331,6 +336,8 @@ def _run_scan(spec: ScanSpec, client, *, url: str | None = None,
                           pure=False)
 
     def on_result(report: BlockReport) -> None:
+        if lease is not None:
+            lease.check()
         reports.append(report)
         bar.update()
         if monitor is not None:
@@ -356,6 +363,8 @@ def _run_scan(spec: ScanSpec, client, *, url: str | None = None,
     )
     log.info("scan of %s: %d blocks computed, %d/%d done (pid %d)", url, len(computed),
              before + len(reports), total, os.getpid())
+    if lease is not None:
+        lease.check()
     if spec.refine is not None:  # adaptive refinement levels (docs/refinement.md)
         from nubound.scanner.refine import refine_scan_result
 

@@ -49,6 +49,10 @@ class StoreBusyError(NuboundError, RuntimeError):
     """Another scan or calibration holds the store's lease."""
 
 
+class LeaseLostError(StoreBusyError):
+    """Another writer took this process's lease of the store (e.g. it saw no heartbeat)."""
+
+
 def _process_started(pid: int) -> float | None:
     """Start time of process ``pid`` on this host (None: no such process)."""
     import psutil
@@ -114,6 +118,7 @@ class StoreLease:
         self.path = f"{self.folder}/{HOLDER}"
         self.token = uuid.uuid4().hex
         self.lost = False
+        self.lost_to = ""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._holder: LeaseHolder | None = None
@@ -228,14 +233,23 @@ class StoreLease:
         while not self._stop.wait(self.heartbeat_s):
             current = self._read()
             if current is None or current.token != self.token:
+                self.lost_to = current.describe() if current else "nobody (file removed)"
                 self.lost = True
-                log.error("store %s: lost its lease to %s", self.url,
-                          current.describe() if current else "nobody (file removed)")
+                log.error("store %s: lost its lease to %s", self.url, self.lost_to)
                 return
             try:
                 self._write_atomic(self._heartbeat_path(self.token), repr(time.time()).encode())
             except OSError as exc:  # a full disk must not kill the scan; the next beat retries
                 log.warning("store %s: lease heartbeat failed: %s", self.url, exc)
+
+    def check(self) -> None:
+        """Raise :class:`LeaseLostError` if the heartbeat found the lease taken by another."""
+        if self.lost:
+            raise LeaseLostError(
+                f"store {self.url}: its lease was taken over by {self.lost_to} (this process "
+                f"wrote no heartbeat for {self.stale_after_s:g} s, or the lease file was "
+                "replaced); stopped so that two writers do not share the store. Blocks already "
+                "written are kept; run the scan again to resume once the other one ends")
 
     def release(self) -> None:
         """Stop the heartbeat and remove the lease file if it is still ours."""

@@ -118,3 +118,43 @@ def test_two_scans_started_at_once_on_a_new_store(client, fake, tmp_path):
     assert results[0].blocks_computed == 12
     assert done_map(url).all()
     assert list(tmp_path.glob("*.creating-*")) == []
+
+
+def test_a_scan_whose_lease_is_taken_over_stops_and_says_by_whom(client, fake, tmp_path,
+                                                                  monkeypatch):
+    # another writer took the lease (it saw no heartbeat): the scan stops at the next block
+    # instead of writing beside it; what was written stays, and a later run resumes
+    import functools
+    import json
+
+    from nubound.scanner import run
+    from nubound.storage.lease import LeaseLostError
+
+    monkeypatch.setattr(run, "StoreLease", functools.partial(StoreLease, heartbeat_s=0.05))
+    reg = fake.FakeRegistry(sleep_s=0.05)
+    url = str(tmp_path / "taken.zarr")
+    spec = parse_spec(fake.spec_text(url, chunks=(2, 8)), registry=reg)
+
+    class TakeOver:
+        seen = 0
+
+        def start(self, **kwargs):
+            pass
+
+        def block_done(self, report):
+            self.seen += 1
+            if self.seen == 1:  # what a second writer's takeover leaves in the lease file
+                path = Path(url, "lease", "holder.json")
+                holder = json.loads(path.read_text())
+                path.write_text(json.dumps(holder | {"token": "other", "pid": 4242}))
+
+        def close(self):
+            pass
+
+    monitor = TakeOver()
+    with pytest.raises(LeaseLostError, match=r"taken over by scan pid 4242 .*run the scan again"):
+        run_scan(spec, client, registry=reg, progress=None, monitor=monitor,
+                 max_in_flight=1)
+    done = int(done_map(url).sum())
+    assert 1 <= done < done_map(url).size and monitor.seen < done_map(url).size
+    assert lease_holder(url).pid == 4242  # the other writer's lease is left in place
