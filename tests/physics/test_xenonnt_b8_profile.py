@@ -90,3 +90,44 @@ def test_signals_far_beyond_the_data_stay_finite_and_excluded(exp: XenonntB8):
     chi2 = exp.chi2(mu[:, None] * exp.sm_signal())
     assert np.isfinite(chi2).all()
     assert (chi2[1:] - chi2[0] > 25.0).all()
+
+
+def separate_priors_cost(exp: XenonntB8, nodes: np.ndarray, sigma_phi: float,
+                         sigma_eff: float):
+    """χ²(tly, tqy, θ_Φ, θ_ε, θ_ac, θ_er, θ_n) with the flux and efficiency priors apart."""
+
+    def cost(theta: np.ndarray) -> float:
+        shift = theta[2] * sigma_phi + theta[3] * sigma_eff  # θ_flux σ_Φ of the base model
+        six = np.array([theta[0], theta[1], shift / sigma_phi, *theta[4:]])
+        mu = exp.model.expected(nodes, six)
+        if np.any(mu <= 0):
+            return 1e30
+        return float(poisson_chi2(exp.model.observed, mu) + np.dot(theta, theta))
+
+    return cost
+
+
+def test_signal_efficiency_nuisance_equals_two_separate_priors(exp: XenonntB8):
+    """``signal_efficiency_uncertainty``: the profile with the flux and efficiency priors merged
+    into one signal nuisance equals Migrad on the seven-nuisance χ² with both kept apart
+    (θ_Φ σ_Φ s₀ + θ_ε σ_ε s₀); with the flux free, the efficiency prior alone."""
+    sigma_eff = 0.25
+    eff = XenonntB8(runs=("sr0", "sr1"), signal_efficiency_uncertainty=sigma_eff)
+    sigma_phi = exp.model.flux_uncertainty
+    signals = random_signals(exp.sm_signal(), exp.signal_nodes, 10, seed=7)
+    for flux_free in (False, True):
+        res = eff.profile(signals, flux_free=flux_free)
+        assert res.converged.all()
+        for s, chi2 in zip(signals, res.chi2, strict=True):
+            cost = separate_priors_cost(exp, s.reshape(exp.signal_nodes, exp.n_bins),
+                                        sigma_phi, sigma_eff)
+            best = np.inf
+            for tly, tqy in STARTS:
+                m = Minuit(cost, np.array([tly, tqy, 0.0, 0.0, 0.0, 0.0, 0.0]))
+                m.errordef = Minuit.LEAST_SQUARES
+                m.strategy, m.tol = 2, 1e-5
+                m.fixed[2] = flux_free  # no flux prior: the caller scans the flux
+                m.migrad()
+                m.migrad()
+                best = min(best, float(m.fval))
+            assert chi2 == pytest.approx(best, abs=1e-3)

@@ -19,6 +19,7 @@ normalisations; tly, tqy), profiled exactly and batched by ``kernel``.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cached_property
 
 import numpy as np
@@ -53,7 +54,8 @@ class XenonntB8(Experiment):
     Options: ``runs`` (subset of sr0, sr1, sr2; default all), ``flux_normalisation``
     (``b16_gs98`` default, ``sno_nc``), ``background_uncertainty`` ((name, width) pairs for
     ac, er, neutron), ``electron_density_NA_per_cm3`` (⁸B production zone, for P_ee),
-    ``form_factor``, ``sin2_theta_w``.
+    ``form_factor``, ``sin2_theta_w``, ``signal_efficiency_uncertainty`` (relative width of a
+    Gaussian signal-efficiency nuisance; default 0: none).
 
     Examples
     --------
@@ -75,6 +77,7 @@ class XenonntB8(Experiment):
         electron_density_NA_per_cm3: float = B8_PRODUCTION_ELECTRON_DENSITY_NA_PER_CM3,
         form_factor: str = "helm",
         sin2_theta_w: float = units.sin2_theta_w,
+        signal_efficiency_uncertainty: float = 0.0,
     ) -> None:
         if form_factor not in FORM_FACTORS:
             raise PhysicsInputError(
@@ -89,6 +92,11 @@ class XenonntB8(Experiment):
                 f"xenonnt_b8: background_uncertainty keys must be "
                 f"{', '.join(likelihood.BACKGROUND_UNCERTAINTY)} with widths >= 0; got {unc}")
         self.background_uncertainty = unc
+        if not signal_efficiency_uncertainty >= 0.0:
+            raise PhysicsInputError(
+                "xenonnt_b8: signal_efficiency_uncertainty must be a width >= 0; got "
+                f"{signal_efficiency_uncertainty}")
+        self.signal_efficiency_uncertainty = float(signal_efficiency_uncertainty)
         self.electron_density_NA_per_cm3 = float(electron_density_NA_per_cm3)
         self.form_factor = form_factor
         self.sin2_theta_w = float(sin2_theta_w)
@@ -98,9 +106,21 @@ class XenonntB8(Experiment):
     # --- data ----------------------------------------------------------------------------
     @cached_property
     def model(self) -> likelihood.Model:
-        """Observed counts, backgrounds and nuisance directions (``likelihood.Model``)."""
-        return likelihood.build_model(self.runs, self.flux.relative_uncertainty,
-                                      self.background_uncertainty)
+        """Observed counts, backgrounds and nuisance directions (``likelihood.Model``).
+
+        The flux and the signal-efficiency nuisances both scale the signal (θ_Φ σ_Φ s₀ and
+        θ_ε σ_ε s₀): two unit Gaussians along one direction are one of width
+        √(σ_Φ² + σ_ε²), the ``flux`` nuisance of the model (``likelihood``)."""
+        width = float(np.hypot(self.flux.relative_uncertainty,
+                               self.signal_efficiency_uncertainty))
+        return likelihood.build_model(self.runs, width, self.background_uncertainty)
+
+    def _likelihood_model(self, flux_free: bool) -> tuple[likelihood.Model, bool]:
+        """(model, flux_free for ``kernel.profile``): with the flux free, the signal keeps
+        the efficiency nuisance alone (width σ_ε) if there is one."""
+        if flux_free and self.signal_efficiency_uncertainty > 0.0:
+            return replace(self.model, flux_uncertainty=self.signal_efficiency_uncertainty), False
+        return self.model, flux_free
 
     @property
     def n_bins(self) -> int:
@@ -163,11 +183,13 @@ class XenonntB8(Experiment):
     # --- likelihood ----------------------------------------------------------------------
     def profile(self, signal: NDArray, *, flux_free: bool = False) -> ProfileResult:
         """Profiled χ² and best-fit nuisances (``likelihood.NUISANCES``) for signals
-        (..., signal_size); ``flux_free``: without the flux nuisance (see ``kernel``)."""
+        (..., signal_size); ``flux_free``: without the flux prior (see ``kernel``; θ_flux is
+        then the signal-efficiency pull, 0 without that nuisance)."""
         s = self.check_signal(signal)
         batch = s.shape[:-1]
         flat = s.reshape(-1, self.signal_nodes, self.n_bins)
-        res = kernel.profile(self.model, flat, flux_free=flux_free)
+        model, free = self._likelihood_model(flux_free)
+        res = kernel.profile(model, flat, flux_free=free)
         return ProfileResult(
             chi2=res.chi2.reshape(batch),
             theta=res.theta.reshape(batch + (len(likelihood.NUISANCES),)),
@@ -223,7 +245,7 @@ class XenonntB8(Experiment):
     def fitted_components(self, quenching: str | None = None) -> dict[str, NDArray]:
         """Expected counts per bin (n_bins,) of ⁸B CEvNS, AC, ER and neutrons at the best fit
         with the flux free (tly, tqy shifts included in the signal and neutron parts)."""
-        model = self.model
+        model, _ = self._likelihood_model(flux_free=True)
         sm = self.sm_signal(quenching).reshape(self.signal_nodes, self.n_bins)
         signal = self.flux_fit(quenching)["strength_best_fit"] * sm
         theta = self.profile(signal.reshape(-1), flux_free=True).theta

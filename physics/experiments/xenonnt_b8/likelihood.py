@@ -16,7 +16,9 @@ nodes (linear extrapolation beyond, additive in tly and tqy; HistFactory's piece
 
 Priors (θ ~ N(0, 1)):
 - ``flux``: σ_Φ of the chosen ⁸B normalisation (12 % B16-GS98, 4 % SNO), or absent when the
-  flux is fitted freely (``flux_free``: the measurement of the ⁸B flux);
+  flux is fitted freely (``flux_free``: the measurement of the ⁸B flux); with the experiment's
+  optional signal-efficiency width σ_ε it is the signal nuisance of width √(σ_Φ² + σ_ε²)
+  (σ_ε alone with the flux free), the two priors scaling the same s₀;
 - ``ac_norm`` 5 %: the published background expectation, 26.4 (+1.4 −1.3) events
   (arXiv:2408.02877), is 95 % AC, its ±5 % taken as the AC uncertainty;
 - ``er_norm`` and ``neutron_norm`` 50 %: not found in the publications; stated choices
