@@ -34,36 +34,8 @@ import pytest
 from nubound.jobs.clusters import local_cluster
 from nubound.scanner.run import run_scan
 from nubound.scanner.spec import parse_spec
+from tests.real_specs import vector_universal_reference
 
-SPEC = """
-spec_version = 1
-experiments = ["dresden_ii", "coherent_csi", "coherent_ar"]
-store = "{store}"
-confidence_level = 0.9
-data = "observed"
-[model]
-name = "vector_universal"
-parameters = {{ interference = "standard" }}
-[[axes]]
-name = "mass_MeV"
-unit = "MeV"
-scale = "log"
-start = 0.01
-stop = 1e4
-n = {n_mass}
-[[axes]]
-name = "coupling"
-unit = "1"
-scale = "log"
-start = 1e-7
-stop = 1e-2
-n = 1024
-[quenching]
-dresden_ii = ["fef", "ybe", "lindhard"]
-[chunks]
-mass_MeV = 2
-coupling = 1024
-"""
 N_MASS = int(os.environ.get("NUBOUND_BENCH_SCALING_MASSES", "100"))  # 100: 1.02e5 points
 LAYOUTS = {"1x1": (1, 1), "2x1": (2, 1), "1x2": (1, 2)}
 _results: dict[str, dict] = {}
@@ -82,7 +54,8 @@ def test_scan_scaling(benchmark, tmp_path, layout, compiled):
     from distributed import Client
 
     workers, threads = LAYOUTS[layout]
-    spec = parse_spec(SPEC.format(store=tmp_path / "s.zarr", n_mass=N_MASS))
+    spec = parse_spec(vector_universal_reference(str(tmp_path / "s.zarr"), n_mass=N_MASS,
+                                                 n_coupling=1024, chunks=(2, 1024)))
     assert spec.shape[0] * spec.shape[1] >= 100_000
     t0 = time.perf_counter()
     with local_cluster(workers, threads_per_worker=threads) as cluster, \

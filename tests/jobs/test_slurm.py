@@ -22,6 +22,7 @@ from nubound.physics.errors import ConfigError
 from nubound.scanner.run import run_scan
 from nubound.scanner.spec import parse_spec
 from nubound.storage.store import done_map, open_store, read_attrs
+from tests.real_specs import vector_universal_reference
 
 pytestmark = pytest.mark.slurm
 
@@ -172,35 +173,8 @@ ADAPTIVE = PROFILE.replace("jobs = 1", "minimum_jobs = 0\nmaximum_jobs = 2")
 # A real-physics spec (three experiments, three Dresden-II quenching choices): 48 blocks of
 # 3072 couplings (1.5e5 points), ≈ 40 s of work on one core, so that the few seconds a worker
 # job needs to start and load the experiments do not decide the shares.
-REAL_SPEC = """
-spec_version = 1
-experiments = ["dresden_ii", "coherent_csi", "coherent_ar"]
-store = "{store}"
-confidence_level = 0.9
-data = "observed"
-[model]
-name = "vector_universal"
-parameters = {{ interference = "standard" }}
-[[axes]]
-name = "mass_MeV"
-unit = "MeV"
-scale = "log"
-start = 0.01
-stop = 1e4
-n = 48
-[[axes]]
-name = "coupling"
-unit = "1"
-scale = "log"
-start = 1e-7
-stop = 1e-2
-n = 3072
-[quenching]
-dresden_ii = ["fef", "ybe", "lindhard"]
-[chunks]
-mass_MeV = 1
-coupling = 3072
-"""
+def real_spec(store: str) -> str:
+    return vector_universal_reference(store, n_mass=48, n_coupling=3072, chunks=(1, 3072))
 
 
 def worker_job_ids() -> list[str]:
@@ -237,7 +211,7 @@ def real_reference(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("real-scan")
     url = str(root / "reference.zarr")
-    spec = parse_spec(REAL_SPEC.format(store=url))
+    spec = parse_spec(real_spec(url))
     with LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
                       dashboard_address="127.0.0.1:0") as cluster, Client(cluster) as client:
         run_scan(spec, client, progress=None)
@@ -252,7 +226,7 @@ def test_adaptive_cluster_starts_both_jobs_and_both_compute(slurm, real_referenc
 
     root, reference_url = real_reference
     (root / "adaptive.toml").write_text(ADAPTIVE.format(root=root))
-    (root / "spec.toml").write_text(REAL_SPEC.format(store="adaptive.zarr"))
+    (root / "spec.toml").write_text(real_spec("adaptive.zarr"))
     seen_jobs: set[str] = set()
     wildcards: list = []
     box: dict = {}
