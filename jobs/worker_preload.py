@@ -1,7 +1,7 @@
 """Worker preload: ``dask worker --preload nubound.jobs.worker_preload``.
 
 A worker process that runs nubound blocks first imports the physics (SciPy, the experiments and
-models) and loads numba's compiled kernels from their on-disk cache
+models) and Zarr, and loads numba's compiled kernels from their on-disk cache
 (:func:`nubound.physics.compiled.compile_kernels`). Done on a block, that costs a second or
 more per worker process (docs/design.md#submission); done here, it happens while the worker
 starts, in parallel with the driver's own preparation (spec, store, lease), so a worker joins
@@ -33,6 +33,8 @@ def warm_worker_process() -> float:
     registry = default_registry()
     for name in EXPERIMENTS:  # import each experiment's modules; no data is read
         registry.experiment_class(name)
+    import zarr  # noqa: F401 - a block's first write opens the store with it
+
     import nubound.scanner.run  # noqa: F401 - what a block task unpickles
 
     compile_kernels()
