@@ -17,7 +17,9 @@ into present cells of level ``k + 1``. Level ``L`` is planned from all data of l
    neighbours (an allowed band or island may lie between them): the leaves between those
    neighbours are marked; so are those around the current minima of step 1 themselves, so that
    Δχ² is taken against a minimum resolved to the finest level;
-3. guard band: every marked leaf also marks the leaves within one cell of its own size;
+3. guard band (one refined axis only): every marked leaf also marks the leaves within one
+   cell of its own size; with two or more refined axes the marks of steps 1-2 alone are
+   refined (:func:`guard_band`);
 4. every point of level L inside a marked leaf that no level computed yet is computed.
 
 Marks are a pure function of the stored data, so a resumed scan plans exactly the same points
@@ -208,6 +210,19 @@ def thresholds(spec: ScanSpec) -> list[float]:
     return [float(stats.chi2.ppf(cl, d)) for cl in spec.refine.confidence_levels for d in dofs]
 
 
+def guard_band(marked: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    """The leaves refined for the marked ones: with one refined axis the marked leaves and
+    their neighbours (a boundary that moves as the minimum falls stays in refined cells),
+    with more the marked leaves alone.
+
+    A contour in 2-D is found again at every level by the threshold test on the leaves of
+    every size against the current minimum, so a guard band there only widens the refined
+    strip (it tripled the points of the last level of ``configs/paper_nsi.toml``, with the
+    same classification of the dense grid to within one step; docs/refinement.md).
+    """
+    return dilate(marked, axes) if len(axes) == 1 else marked
+
+
 def plan_level(spec: ScanSpec, merged: dict[str, np.ndarray], level: int) -> np.ndarray:
     """Bool mask (grid of ``level``) of the points to compute, from ``merged`` at ``level - 1``.
 
@@ -240,7 +255,7 @@ def plan_level(spec: ScanSpec, merged: dict[str, np.ndarray], level: int) -> np.
                 for t in levels_t:
                     marked |= (lo <= t) & (hi > t)
         marked &= leaves[k]
-        guard |= repeat_cells(dilate(marked, axes), axes, factor)
+        guard |= repeat_cells(guard_band(marked, axes), axes, factor)
     cells = np.zeros(tuple(2 * n if i in axes else n for i, n in enumerate(guard.shape)),
                      dtype=bool)
     for k in range(fine + 1):

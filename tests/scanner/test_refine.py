@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -257,6 +258,44 @@ def test_plot_draws_each_band_as_one_region(scans):
     runs = sum(int(np.sum(np.diff(np.r_[0, counts >= k, 0].astype(int)) == 1))
                for k in range(1, counts.max() + 1))
     assert regions == runs == 2  # the region below the first exclusion, and one band
+
+
+REFINE_2D = """
+[refine]
+axes = ["mass_MeV", "coupling"]
+levels = {levels}
+confidence_levels = [0.9]
+targets = ["combined", "each"]
+"""
+
+
+def test_2d_contours_match_the_dense_scan_from_a_tenth_of_the_points(client, fake, registry,
+                                                                       tmp_path):
+    """Both axes refined (the contours of the combination and of each experiment in the mass ×
+    coupling plane, the interference band included) against the dense uniform scan of the
+    finest grid: every dense point is classified alike (allowed or excluded at 90 % CL, 1 and
+    2 dof) or lies next to the dense boundary (within one step), from ≤ 10 % of the points."""
+    from contour_check import classification_differences  # tests/scanner: on the path (fake)
+
+    n_mass, n_coupling, levels = 9, 17, 5
+    url, dense = str(tmp_path / "r.zarr"), str(tmp_path / "d.zarr")
+    spec = parse_spec(fake.spec_text(url, n_mass=n_mass, n_coupling=n_coupling, chunks=(8, 16))
+                      + REFINE_2D.format(levels=levels), registry=registry)
+    result = run_scan(spec, client, registry=registry, progress=None)
+    shape = (lv.level_size(n_mass, levels), lv.level_size(n_coupling, levels))
+    axes = tuple(replace(a, scale="values",
+                         values=tuple(lv.level_axis_values(a.values, a.scale, levels)))
+                 for a in spec.axes)
+    dense_spec = replace(spec, axes=axes, chunks=(32, shape[1]), refine=None)
+    run_scan(dense_spec, client, url=dense, registry=registry, progress=None)
+    fine, ref = lv.finest_dataset(url), open_store(dense)
+    np.testing.assert_array_equal(fine.coupling.values, ref.coupling.values)
+    np.testing.assert_array_equal(fine.mass_MeV.values, ref.mass_MeV.values)
+    got = classification_differences(fine, ref)
+    assert got["allowed"] > 0.1 * 6 * np.prod(shape)  # regions and contours of every target
+    assert got["beyond_one_step"] == 0, got
+    assert got["differ"] <= 1e-3 * got["allowed"], got
+    assert result.points_computed <= 0.1 * np.prod(shape), result.points_computed
 
 
 def test_raising_levels_equals_refining_directly(client, fake, registry, tmp_path):
