@@ -23,6 +23,7 @@ from nubound.scanner.refine import (
     argmin_points,
     cells_to_points,
     dilate,
+    guard_band,
     local_minimum_cells,
     plan_level,
 )
@@ -149,6 +150,17 @@ def test_cell_helpers_in_two_dimensions():
     points = cells_to_points(cells, (0, 1))
     assert points.shape == (5, 5) and np.argwhere(points).tolist() == [[1, 2], [1, 3], [2, 2],
                                                                        [2, 3]]
+
+
+def test_the_guard_band_widens_1d_marks_only():
+    line = np.zeros((1, 6), bool)
+    line[0, 2] = True
+    assert np.flatnonzero(guard_band(line, (1,))).tolist() == [1, 2, 3]
+    plane = np.zeros((4, 4), bool)
+    plane[1, 2] = True
+    assert np.array_equal(guard_band(plane, (0, 1)), plane)
+    # a mass × coupling plane refined along the coupling only is a set of 1-D lines
+    assert guard_band(plane, (1,)).sum() == 3
 
 
 # ---- scans -------------------------------------------------------------------------------
