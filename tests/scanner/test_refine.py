@@ -24,6 +24,7 @@ from nubound.scanner.refine import (
     cells_to_points,
     dilate,
     guard_band,
+    line_spacing,
     local_minimum_cells,
     plan_level,
 )
@@ -150,6 +151,27 @@ def test_cell_helpers_in_two_dimensions():
     points = cells_to_points(cells, (0, 1))
     assert points.shape == (5, 5) and np.argwhere(points).tolist() == [[1, 2], [1, 3], [2, 2],
                                                                        [2, 3]]
+
+
+def test_a_2d_valley_between_refined_strips_is_no_hidden_minimum():
+    """Level 1 of a 3 × 5 base grid (5 × 9 points), a valley along axis 1 at x = 4. The
+    level-1 line 1 is computed only in two strips (x = 0-1 and 7-8): its points 1 and 7 are
+    neighbours across unsampled ground and bracket nothing; the base lines, sampled at their
+    own step, do."""
+    x = np.arange(9.0)
+    chi2 = np.tile((x - 4.0) ** 2 + 0.5 * x, (5, 1))
+    known = np.zeros_like(chi2, bool)
+    known[::2, ::2] = True                 # the base points
+    known[1, [0, 1, 7, 8]] = True          # two refined strips on the level-1 line 1
+    chi2[2, 4] = 20.0                      # base line 2: a peak at x = 4, minima at 2 and 6
+    assert line_spacing(5, 1).tolist() == [2, 1, 2, 1, 2]
+    cells = local_minimum_cells(chi2, known, (0, 1), level=1)
+    assert np.flatnonzero(cells[0]).tolist() == [2, 3, 4, 5]   # base line 0 only
+    assert cells[1].all() and cells[2].all()                   # base line 2: both minima
+    assert np.flatnonzero(cells[3]).tolist() == [2, 3, 4, 5]   # base line 4
+    # read as a single refined axis, points 1 and 7 of line 1 would bracket x = 0..7
+    line = local_minimum_cells(chi2[1:2], known[1:2], (1,))
+    assert np.flatnonzero(line[0]).tolist() == list(range(7))
 
 
 def test_the_guard_band_widens_1d_marks_only():
