@@ -98,6 +98,10 @@ def _relative_step(axis, values) -> float:
 
 
 def _log_steps(a, b, step):
+    if a.shape != b.shape:  # allowed intervals: pad the shorter interval axis with NaN
+        shape = np.maximum(a.shape, b.shape)
+        a, b = (np.pad(x.astype(float), [(0, n - m) for n, m in zip(shape, x.shape, strict=True)],
+                       constant_values=np.nan) for x in (a, b))
     ok = np.isfinite(a) & np.isfinite(b)
     return float(np.max(np.abs(np.log(a[ok] / b[ok])))) / step if ok.any() else 0.0
 
