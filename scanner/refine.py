@@ -17,9 +17,9 @@ into present cells of level ``k + 1``. Level ``L`` is planned from all data of l
    neighbours (an allowed band or island may lie between them): the leaves between those
    neighbours are marked; so are those around the current minima of step 1 themselves, so that
    Δχ² is taken against a minimum resolved to the finest level;
-3. guard band (one refined axis only): every marked leaf also marks the leaves within one
-   cell of its own size; with two or more refined axes the marks of steps 1-2 alone are
-   refined (:func:`guard_band`);
+3. guard band: every marked leaf also marks the leaves within one cell of its own size; with
+   two or more refined axes only leaves of levels below :data:`GUARD_LEVELS_2D` (finer ones
+   are refined as marked, :func:`guard_band`);
 4. every point of level L inside a marked leaf that no level computed yet is computed.
 
 Marks are a pure function of the stored data, so a resumed scan plans exactly the same points
@@ -49,6 +49,8 @@ log = logging.getLogger(__name__)
 
 #: depth (in χ²) of a sampled local minimum below both neighbours that marks its cells
 MIN_DEPTH = 0.01
+#: with several refined axes, leaves of levels below this one still get the guard band
+GUARD_LEVELS_2D = 2
 LEVEL_KEY_PREFIX = "nubound-level"
 
 
@@ -231,17 +233,19 @@ def thresholds(spec: ScanSpec) -> list[float]:
     return [float(stats.chi2.ppf(cl, d)) for cl in spec.refine.confidence_levels for d in dofs]
 
 
-def guard_band(marked: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
-    """The leaves refined for the marked ones: with one refined axis the marked leaves and
-    their neighbours (a boundary that moves as the minimum falls stays in refined cells),
-    with more the marked leaves alone.
+def guard_band(marked: np.ndarray, axes: tuple[int, ...], leaf_level: int = 0) -> np.ndarray:
+    """The leaves refined for the marked ones (all of level ``leaf_level``): the marked leaves
+    and their neighbours (a boundary that moves as the minimum falls, or bulges across an
+    edge between corners on the same side, stays in refined cells), except with several
+    refined axes for leaves of level ``GUARD_LEVELS_2D`` or finer: the marked leaves alone.
 
     A contour in 2-D is found again at every level by the threshold test on the leaves of
-    every size against the current minimum, so a guard band there only widens the refined
-    strip (it tripled the points of the last level of ``configs/paper_nsi.toml``, with the
-    same classification of the dense grid to within one step; docs/refinement.md).
+    every size against the current minimum, so around fine leaves a guard band only widens
+    the refined strip (2.4 times the marked leaves of the last level of
+    ``configs/paper_nsi.toml``, for the same classification of the dense grid to within one
+    step; docs/refinement.md).
     """
-    return dilate(marked, axes) if len(axes) == 1 else marked
+    return dilate(marked, axes) if len(axes) == 1 or leaf_level < GUARD_LEVELS_2D else marked
 
 
 def plan_level(spec: ScanSpec, merged: dict[str, np.ndarray], level: int) -> np.ndarray:
@@ -277,7 +281,7 @@ def plan_level(spec: ScanSpec, merged: dict[str, np.ndarray], level: int) -> np.
                 for t in levels_t:
                     marked |= (lo <= t) & (hi > t)
         marked &= leaves[k]
-        guard |= repeat_cells(guard_band(marked, axes), axes, factor)
+        guard |= repeat_cells(guard_band(marked, axes, k), axes, factor)
     cells = np.zeros(tuple(2 * n if i in axes else n for i, n in enumerate(guard.shape)),
                      dtype=bool)
     for k in range(fine + 1):

@@ -20,6 +20,7 @@ import zarr
 
 from nubound.physics.errors import ConfigError
 from nubound.scanner.refine import (
+    GUARD_LEVELS_2D,
     argmin_points,
     cells_to_points,
     dilate,
@@ -174,13 +175,14 @@ def test_a_2d_valley_between_refined_strips_is_no_hidden_minimum():
     assert np.flatnonzero(line[0]).tolist() == list(range(7))
 
 
-def test_the_guard_band_widens_1d_marks_only():
+def test_the_guard_band_widens_1d_marks_and_coarse_2d_leaves_only():
     line = np.zeros((1, 6), bool)
     line[0, 2] = True
     assert np.flatnonzero(guard_band(line, (1,))).tolist() == [1, 2, 3]
     plane = np.zeros((4, 4), bool)
     plane[1, 2] = True
-    assert np.array_equal(guard_band(plane, (0, 1)), plane)
+    assert np.array_equal(guard_band(plane, (0, 1), GUARD_LEVELS_2D), plane)  # fine 2-D leaves
+    assert guard_band(plane, (0, 1), GUARD_LEVELS_2D - 1).sum() == 9         # coarse ones
     # a mass × coupling plane refined along the coupling only is a set of 1-D lines
     assert guard_band(plane, (1,)).sum() == 3
 
