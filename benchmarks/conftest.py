@@ -15,6 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "physics"))  # the tests' reference implementations
+sys.path.insert(0, str(ROOT / "tests" / "scanner"))  # contour_check.py
 sys.path.insert(0, str(ROOT / "benchmarks"))  # numpy_reference.py
 _DATA = ROOT.parent / "shared" / "data"
 if "NUBOUND_DATA_DIR" not in os.environ and _DATA.is_dir():  # as tests/conftest.py

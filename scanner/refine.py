@@ -17,7 +17,9 @@ into present cells of level ``k + 1``. Level ``L`` is planned from all data of l
    neighbours (an allowed band or island may lie between them): the leaves between those
    neighbours are marked; so are those around the current minima of step 1 themselves, so that
    Δχ² is taken against a minimum resolved to the finest level;
-3. guard band: every marked leaf also marks the leaves within one cell of its own size;
+3. guard band: every marked leaf also marks the leaves within one cell of its own size; with
+   two or more refined axes only leaves of levels below :data:`GUARD_LEVELS_2D` (finer ones
+   are refined as marked, :func:`guard_band`);
 4. every point of level L inside a marked leaf that no level computed yet is computed.
 
 Marks are a pure function of the stored data, so a resumed scan plans exactly the same points
@@ -47,6 +49,8 @@ log = logging.getLogger(__name__)
 
 #: depth (in χ²) of a sampled local minimum below both neighbours that marks its cells
 MIN_DEPTH = 0.01
+#: with several refined axes, leaves of levels below this one still get the guard band
+GUARD_LEVELS_2D = 2
 LEVEL_KEY_PREFIX = "nubound-level"
 
 
@@ -134,14 +138,25 @@ def argmin_points(chi2: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
     return out
 
 
+def line_spacing(n: int, level: int) -> np.ndarray:
+    """Step (in points of the grid of ``level``) of the coarsest level whose grid holds each of
+    the ``n`` lines across a refined axis: 2^level for the base lines, 1 for the lines of
+    ``level`` itself."""
+    j = np.arange(n)
+    return np.where(j == 0, 2**level, np.minimum(j & -j, 2**level))
+
+
 def local_minimum_cells(chi2: np.ndarray, known: np.ndarray, axes: tuple[int, ...],
-                        depth: float = MIN_DEPTH, also: np.ndarray | None = None
-                        ) -> np.ndarray:
+                        depth: float = MIN_DEPTH, also: np.ndarray | None = None,
+                        level: int = 0) -> np.ndarray:
     """Cells between the computed neighbours of every deep local minimum along each axis.
 
-    ``chi2``/``known`` on a point grid; ``also``: more points whose cells are marked the same
-    way (the current minima, :func:`argmin_points`); returns a bool cell grid (one less along
-    ``axes``).
+    ``chi2``/``known`` on the point grid of ``level``; ``also``: more points whose cells are
+    marked the same way (the current minima, :func:`argmin_points`); returns a bool cell grid
+    (one less along ``axes``). With several refined axes, a line of level k along one axis
+    is sampled only where the others are refined to k or finer: a neighbour farther than that
+    line's own step (:func:`line_spacing`) lies across unsampled ground and brackets nothing
+    (else the inner ends of two refined strips would mark the whole valley between them).
     """
     cell_shape = tuple(n - 1 if i in axes else n for i, n in enumerate(chi2.shape))
     out = np.zeros(cell_shape, dtype=bool)
@@ -157,10 +172,20 @@ def local_minimum_cells(chi2: np.ndarray, known: np.ndarray, axes: tuple[int, ..
         ok = k & (prev >= 0) & (nxt < n)
         vp = np.take_along_axis(v, np.clip(prev, 0, n - 1), axis=-1)
         vn = np.take_along_axis(v, np.clip(nxt, 0, n - 1), axis=-1)
+        gap = np.full(v.shape[:-1] + (1,), np.iinfo(np.int64).max // 4)
+        for other in axes:
+            if other != ax:
+                pos_other = [o for o in range(chi2.ndim) if o != ax].index(other)
+                shape = [1] * gap.ndim
+                shape[pos_other] = chi2.shape[other]
+                gap = np.minimum(gap, line_spacing(chi2.shape[other], level).reshape(shape))
+        near = (idx - prev <= gap) & (nxt - idx <= gap)
         with np.errstate(invalid="ignore"):
-            minimum = ok & (np.minimum(vp, vn) - v > depth)
+            minimum = ok & near & (np.minimum(vp, vn) - v > depth)
         if also is not None:
             minimum |= np.moveaxis(also, ax, -1) & k
+        prev = np.where(idx - prev <= gap, prev, idx)  # the bracket of a minimum of ``also``
+        nxt = np.where(nxt - idx <= gap, nxt, idx)     # ends where its line's samples end
         # mark the cells [prev, nxt) of every minimum: +1 at prev, -1 at nxt, cumulative sum
         delta = np.zeros(v.shape[:-1] + (n + 1,), dtype=np.int64)
         lines, pos = np.nonzero(minimum.reshape(-1, n))
@@ -208,6 +233,21 @@ def thresholds(spec: ScanSpec) -> list[float]:
     return [float(stats.chi2.ppf(cl, d)) for cl in spec.refine.confidence_levels for d in dofs]
 
 
+def guard_band(marked: np.ndarray, axes: tuple[int, ...], leaf_level: int = 0) -> np.ndarray:
+    """The leaves refined for the marked ones (all of level ``leaf_level``): the marked leaves
+    and their neighbours (a boundary that moves as the minimum falls, or bulges across an
+    edge between corners on the same side, stays in refined cells), except with several
+    refined axes for leaves of level ``GUARD_LEVELS_2D`` or finer: the marked leaves alone.
+
+    A contour in 2-D is found again at every level by the threshold test on the leaves of
+    every size against the current minimum, so around fine leaves a guard band only widens
+    the refined strip (2.4 times the marked leaves of the last level of
+    ``configs/paper_nsi.toml``, for the same classification of the dense grid to within one
+    step; docs/refinement.md).
+    """
+    return dilate(marked, axes) if len(axes) == 1 or leaf_level < GUARD_LEVELS_2D else marked
+
+
 def plan_level(spec: ScanSpec, merged: dict[str, np.ndarray], level: int) -> np.ndarray:
     """Bool mask (grid of ``level``) of the points to compute, from ``merged`` at ``level - 1``.
 
@@ -225,7 +265,8 @@ def plan_level(spec: ScanSpec, merged: dict[str, np.ndarray], level: int) -> np.
     leaves.append(present[fine])
     minima = np.zeros_like(present[fine])
     for chi2 in surfaces:
-        minima |= local_minimum_cells(chi2, known, axes, also=argmin_points(chi2, axes))
+        minima |= local_minimum_cells(chi2, known, axes, also=argmin_points(chi2, axes),
+                                      level=fine)
     guard = np.zeros_like(present[fine])
     for k in range(fine + 1):
         if not leaves[k].any():
@@ -240,7 +281,7 @@ def plan_level(spec: ScanSpec, merged: dict[str, np.ndarray], level: int) -> np.
                 for t in levels_t:
                     marked |= (lo <= t) & (hi > t)
         marked &= leaves[k]
-        guard |= repeat_cells(dilate(marked, axes), axes, factor)
+        guard |= repeat_cells(guard_band(marked, axes, k), axes, factor)
     cells = np.zeros(tuple(2 * n if i in axes else n for i, n in enumerate(guard.shape)),
                      dtype=bool)
     for k in range(fine + 1):

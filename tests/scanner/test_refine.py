@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +20,12 @@ import zarr
 
 from nubound.physics.errors import ConfigError
 from nubound.scanner.refine import (
+    GUARD_LEVELS_2D,
     argmin_points,
     cells_to_points,
     dilate,
+    guard_band,
+    line_spacing,
     local_minimum_cells,
     plan_level,
 )
@@ -150,6 +154,39 @@ def test_cell_helpers_in_two_dimensions():
                                                                        [2, 3]]
 
 
+def test_a_2d_valley_between_refined_strips_is_no_hidden_minimum():
+    """Level 1 of a 3 × 5 base grid (5 × 9 points), a valley along axis 1 at x = 4. The
+    level-1 line 1 is computed only in two strips (x = 0-1 and 7-8): its points 1 and 7 are
+    neighbours across unsampled ground and bracket nothing; the base lines, sampled at their
+    own step, do."""
+    x = np.arange(9.0)
+    chi2 = np.tile((x - 4.0) ** 2 + 0.5 * x, (5, 1))
+    known = np.zeros_like(chi2, bool)
+    known[::2, ::2] = True                 # the base points
+    known[1, [0, 1, 7, 8]] = True          # two refined strips on the level-1 line 1
+    chi2[2, 4] = 20.0                      # base line 2: a peak at x = 4, minima at 2 and 6
+    assert line_spacing(5, 1).tolist() == [2, 1, 2, 1, 2]
+    cells = local_minimum_cells(chi2, known, (0, 1), level=1)
+    assert np.flatnonzero(cells[0]).tolist() == [2, 3, 4, 5]   # base line 0 only
+    assert cells[1].all() and cells[2].all()                   # base line 2: both minima
+    assert np.flatnonzero(cells[3]).tolist() == [2, 3, 4, 5]   # base line 4
+    # read as a single refined axis, points 1 and 7 of line 1 would bracket x = 0..7
+    line = local_minimum_cells(chi2[1:2], known[1:2], (1,))
+    assert np.flatnonzero(line[0]).tolist() == list(range(7))
+
+
+def test_the_guard_band_widens_1d_marks_and_coarse_2d_leaves_only():
+    line = np.zeros((1, 6), bool)
+    line[0, 2] = True
+    assert np.flatnonzero(guard_band(line, (1,))).tolist() == [1, 2, 3]
+    plane = np.zeros((4, 4), bool)
+    plane[1, 2] = True
+    assert np.array_equal(guard_band(plane, (0, 1), GUARD_LEVELS_2D), plane)  # fine 2-D leaves
+    assert guard_band(plane, (0, 1), GUARD_LEVELS_2D - 1).sum() == 9         # coarse ones
+    # a mass × coupling plane refined along the coupling only is a set of 1-D lines
+    assert guard_band(plane, (1,)).sum() == 3
+
+
 # ---- scans -------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -257,6 +294,44 @@ def test_plot_draws_each_band_as_one_region(scans):
     runs = sum(int(np.sum(np.diff(np.r_[0, counts >= k, 0].astype(int)) == 1))
                for k in range(1, counts.max() + 1))
     assert regions == runs == 2  # the region below the first exclusion, and one band
+
+
+REFINE_2D = """
+[refine]
+axes = ["mass_MeV", "coupling"]
+levels = {levels}
+confidence_levels = [0.9]
+targets = ["combined", "each"]
+"""
+
+
+def test_2d_contours_match_the_dense_scan_from_a_tenth_of_the_points(client, fake, registry,
+                                                                       tmp_path):
+    """Both axes refined (the contours of the combination and of each experiment in the mass ×
+    coupling plane, the interference band included) against the dense uniform scan of the
+    finest grid: every dense point is classified alike (allowed or excluded at 90 % CL, 1 and
+    2 dof) or lies next to the dense boundary (within one step), from ≤ 10 % of the points."""
+    from contour_check import classification_differences  # tests/scanner: on the path (fake)
+
+    n_mass, n_coupling, levels = 9, 17, 5
+    url, dense = str(tmp_path / "r.zarr"), str(tmp_path / "d.zarr")
+    spec = parse_spec(fake.spec_text(url, n_mass=n_mass, n_coupling=n_coupling, chunks=(8, 16))
+                      + REFINE_2D.format(levels=levels), registry=registry)
+    result = run_scan(spec, client, registry=registry, progress=None)
+    shape = (lv.level_size(n_mass, levels), lv.level_size(n_coupling, levels))
+    axes = tuple(replace(a, scale="values",
+                         values=tuple(lv.level_axis_values(a.values, a.scale, levels)))
+                 for a in spec.axes)
+    dense_spec = replace(spec, axes=axes, chunks=(32, shape[1]), refine=None)
+    run_scan(dense_spec, client, url=dense, registry=registry, progress=None)
+    fine, ref = lv.finest_dataset(url), open_store(dense)
+    np.testing.assert_array_equal(fine.coupling.values, ref.coupling.values)
+    np.testing.assert_array_equal(fine.mass_MeV.values, ref.mass_MeV.values)
+    got = classification_differences(fine, ref)
+    assert got["allowed"] > 0.1 * 6 * np.prod(shape)  # regions and contours of every target
+    assert got["beyond_one_step"] == 0, got
+    assert got["differ"] <= 1e-3 * got["allowed"], got
+    assert result.points_computed <= 0.1 * np.prod(shape), result.points_computed
 
 
 def test_raising_levels_equals_refining_directly(client, fake, registry, tmp_path):
