@@ -25,12 +25,24 @@ def _parse_band(text: str) -> tuple[float, float]:
 def _cmd_calibrate(args: argparse.Namespace) -> int:
     from distributed import Client, LocalCluster
 
+    from nubound.jobs.submit import load_registry
+    from nubound.physics.errors import ConfigError
     from nubound.scanner.calibrate import parse_target, run_calibration
 
     targets = [parse_target(t) for t in args.target] if args.target else None
     band = _parse_band(args.band)
-    if args.scheduler:
-        client, cluster = Client(args.scheduler), None
+    registry = load_registry(args.registry)
+    if args.cluster and (args.scheduler or args.workers):
+        raise ConfigError("give either --cluster PROFILE or --scheduler ADDRESS / --workers N, "
+                          "not both")
+    session = cluster = None
+    if args.cluster:  # the profile's cluster, made as `nubound scan --cluster` makes it
+        from nubound.jobs.clusters import client_from_profile
+
+        session = client_from_profile(args.cluster)
+        client = session.client
+    elif args.scheduler:
+        client = Client(args.scheduler)
     else:
         cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, host="127.0.0.1",
                                dashboard_address=args.dashboard_address)
@@ -39,10 +51,13 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         result = run_calibration(args.store, client, targets=targets, n_toys=args.toys,
                                  cls=tuple(args.cl or (0.9,)), region=args.region, band=band,
                                  points_per_block=args.points_per_block,
-                                 max_per_line=args.max_per_line,
+                                 max_per_line=args.max_per_line, registry=registry,
                                  max_in_flight=args.max_in_flight, threads_max=args.workers)
     finally:
-        client.close()
+        if session is not None:
+            session.close()
+        else:
+            client.close()
         if cluster is not None:
             cluster.close()
     if args.format == "json":
@@ -82,6 +97,8 @@ def fc_summary_lines(info: dict) -> list[str]:
 
 def add_calibrate_commands(subparsers) -> None:
     """Add ``calibrate`` to the ``nubound`` sub-command parsers."""
+    from nubound.jobs.options import add_cluster_option, add_registry_option
+
     p = subparsers.add_parser("calibrate", help="Feldman–Cousins critical values from toys")
     p.add_argument("store", help="scan store (path or fsspec URL) with observed data")
     p.add_argument("--toys", type=int, default=1000, help="toys per calibrated point (1000)")
@@ -99,12 +116,14 @@ def add_calibrate_commands(subparsers) -> None:
                    "threshold (default: all in the band)")
     p.add_argument("--points-per-block", type=int, default=1,
                    help="calibrated points per Dask task (default 1)")
+    add_cluster_option(p)
     p.add_argument("--workers", type=int, default=None, help="LocalCluster worker processes")
     p.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask scheduler")
     p.add_argument("--max-in-flight", type=int, default=None, help="tasks on the scheduler")
     p.add_argument("--dashboard-address", default="127.0.0.1:0",
                    help="LocalCluster dashboard address (default: a free port)")
     p.add_argument("--format", default="table", choices=["table", "json"])
+    add_registry_option(p)
     p.set_defaults(func=_cmd_calibrate)
 
 

@@ -20,13 +20,22 @@ def positive_int(text: str) -> int:
     return value
 
 
+def add_cluster_option(p: argparse.ArgumentParser, *, required: bool = False) -> None:
+    """Add ``--cluster PROFILE`` (a packaged profile name or a .toml file)."""
+    p.add_argument("--cluster", required=required, default=None, metavar="PROFILE",
+                   help="cluster profile: a packaged name (`nubound cluster list`) or a .toml "
+                   "file" + ("" if required else "; default: a LocalCluster on 127.0.0.1"))
+
+
+def add_registry_option(p: argparse.ArgumentParser) -> None:
+    """Add the hidden ``--registry MODULE:ATTR`` (plugins and tests: another physics)."""
+    p.add_argument("--registry", metavar="MODULE:ATTR", help=argparse.SUPPRESS)
+
+
 def add_scan_options(p: argparse.ArgumentParser, *, cluster_required: bool) -> None:
     """Add the scan options: CONFIG, --cluster, --store, --live-view, --max-in-flight."""
     p.add_argument("config", help="scan spec (TOML), e.g. configs/quickstart.toml")
-    p.add_argument("--cluster", required=cluster_required, default=None, metavar="PROFILE",
-                   help="cluster profile: a packaged name (`nubound cluster list`) or a .toml "
-                   "file" + ("" if cluster_required else
-                             "; default: a LocalCluster on 127.0.0.1"))
+    add_cluster_option(p, required=cluster_required)
     p.add_argument("--store", help="store path or fsspec URL (default: the spec's, placed under "
                    "the profile's store_root when relative)")
     p.add_argument("--live-view", metavar="HOST:PORT", help="serve the live view of the scan "
@@ -34,7 +43,7 @@ def add_scan_options(p: argparse.ArgumentParser, *, cluster_required: bool) -> N
     p.add_argument("--max-in-flight", type=positive_int, default=None, metavar="N",
                    help="blocks on the scheduler at a time (default: grows with the cluster to "
                    "keep every worker busy; see the README's 'Run on a cluster')")
-    p.add_argument("--registry", metavar="MODULE:ATTR", help=argparse.SUPPRESS)
+    add_registry_option(p)
 
 
 def scan_option_args(args: argparse.Namespace) -> list[str]:

@@ -182,3 +182,40 @@ def test_cli_errors_name_the_option(calibrated, capsys):
                  "--quenching", "a"]) == 2
     err = capsys.readouterr().err
     assert "no calibration of 'fake_a@a'" in err and "fake_a+fake_b" in err
+
+
+def test_cli_calibrate_on_a_cluster_profile_resumes_bit_identical(calibrated, tmp_path,
+                                                                  monkeypatch, capsys):
+    # `nubound calibrate --cluster PROFILE` makes its cluster with the scans' profile code
+    # (jobs.clusters.client_from_profile) and finishes an interrupted calibration to the same
+    # bytes as the uninterrupted one made on the tests' client
+    from pathlib import Path
+
+    from nubound.jobs import clusters
+    from nubound.jobs.cli import main
+
+    url, _, _ = calibrated
+    copy = str(tmp_path / "copy.zarr")
+    shutil.copytree(url, copy)
+    key = "fake_a+fake_b"
+    g = zarr.open_group(copy, mode="r+")[f"fc/{key}"]
+    g["done"][0] = 0
+    g["t_toys"][0] = np.nan
+    profile = tmp_path / "local_test.toml"
+    profile.write_text('profile_version = 1\nkind = "local"\n[network]\n'
+                       'dashboard_address = "127.0.0.1:0"\n'
+                       '[workers]\nn_workers = 1\nmemory_limit = "1GiB"\n')
+    made = []
+    real = clusters.client_from_profile
+    monkeypatch.setattr(clusters, "client_from_profile",
+                        lambda p: made.append(str(p)) or real(p))
+    toys = Path(__file__).with_name("fc_fake_physics.py")
+    assert main(["calibrate", copy, "--cluster", str(profile), "--toys", "40", "--cl", "0.9",
+                 "--cl", "0.68", "--points-per-block", "2", "--format", "json",
+                 "--registry", f"{toys}:ToyFakeRegistry"]) == 0
+    assert made == [str(profile)]
+    assert '"blocks_computed": 1' in capsys.readouterr().out
+    for name in ("t_toys", "critical", "done", "points"):
+        np.testing.assert_array_equal(_group(copy, key)[name][...], _group(url, key)[name][...])
+    assert main(["calibrate", copy, "--cluster", str(profile), "--scheduler", "tcp://x:1"]) == 2
+    assert "--cluster" in capsys.readouterr().err

@@ -24,6 +24,10 @@ Priors (θ ~ N(0, 1)):
 - ``er_norm`` and ``neutron_norm`` 50 %: not found in the publications; stated choices
   (0.7 and 0.6 events with SR0+SR1), configurable;
 - ``tly``, ``tqy``: unit Gaussians (the release's grid in units of 1σ).
+
+Pull centres: the real data's auxiliary measurements sit at θ = 0; a pseudo-experiment
+(docs/feldman-cousins.md) carries its own fluctuated centres c_p, and its priors read
+(θ_p − c_p)² (``Model.pull_centres``, NUISANCES order).
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ class Model:
     neutron_nodes: NDArray  # (N_NODES, n_bins): neutron counts at YIELD_NODES
     flux_uncertainty: float
     background_uncertainty: dict[str, float] = field(default_factory=dict)
+    pull_centres: NDArray = field(default_factory=lambda: np.zeros(len(NUISANCES)))
 
     @property
     def n_bins(self) -> int:
