@@ -5,7 +5,8 @@ Run: ``.venv/bin/python -m pytest benchmarks/bench_scaling.py --benchmark-only -
 
 The scan: the universal light vector mediator, Dresden-II (three quenching choices), COHERENT
 CsI and Ar, 100 masses × 1024 couplings = 102 400 points in 50 blocks of 2 × 1024
-(``NUBOUND_BENCH_SCALING_MASSES=400``: four times as many). It runs
+(``NUBOUND_BENCH_SCALING_MASSES=400``: four times as many;
+``NUBOUND_BENCH_SCALING_CHUNK_MASSES=4``: blocks of 4 × 1024). It runs
 three times, each on a fresh store and a fresh LocalCluster of worker processes:
 
 - ``1x1``: one worker process with one thread (the reference for the speed-up);
@@ -37,6 +38,8 @@ from nubound.scanner.spec import parse_spec
 from tests.real_specs import vector_universal_reference
 
 N_MASS = int(os.environ.get("NUBOUND_BENCH_SCALING_MASSES", "100"))  # 100: 1.02e5 points
+# masses per block (× 1024 couplings): 2 → ≈ 0.2 s blocks; 4 halves the per-block share
+CHUNK_MASSES = int(os.environ.get("NUBOUND_BENCH_SCALING_CHUNK_MASSES", "2"))
 LAYOUTS = {"1x1": (1, 1), "2x1": (2, 1), "1x2": (1, 2)}
 _results: dict[str, dict] = {}
 
@@ -55,7 +58,8 @@ def test_scan_scaling(benchmark, tmp_path, layout, compiled):
 
     workers, threads = LAYOUTS[layout]
     spec = parse_spec(vector_universal_reference(str(tmp_path / "s.zarr"), n_mass=N_MASS,
-                                                 n_coupling=1024, chunks=(2, 1024)))
+                                                 n_coupling=1024,
+                                                 chunks=(CHUNK_MASSES, 1024)))
     assert spec.shape[0] * spec.shape[1] >= 100_000
     t0 = time.perf_counter()
     with local_cluster(workers, threads_per_worker=threads) as cluster, \

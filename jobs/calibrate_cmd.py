@@ -23,7 +23,7 @@ def _parse_band(text: str) -> tuple[float, float]:
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     from nubound.jobs.submit import load_registry
     from nubound.physics.errors import ConfigError
@@ -44,8 +44,9 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     elif args.scheduler:
         client = Client(args.scheduler)
     else:
-        cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, host="127.0.0.1",
-                               dashboard_address=args.dashboard_address)
+        from nubound.jobs.clusters import local_cluster
+
+        cluster = local_cluster(args.workers, dashboard_address=args.dashboard_address)
         client = Client(cluster)
     try:
         result = run_calibration(args.store, client, targets=targets, n_toys=args.toys,

@@ -45,6 +45,7 @@ from nubound.scanner.run import Progress
 from nubound.scanner.spec import ScanSpec, parse_spec
 from nubound.storage import calibration as cal
 from nubound.storage import store as st
+from nubound.storage.lease import StoreLease
 
 REGIONS = ("near-limit", "all")
 DEFAULT_BAND = (0.5, 2.0)  # near-limit: Wilks Δχ² within [0.5, 2] × chi2.ppf(cl, 1)
@@ -298,7 +299,25 @@ def run_calibration(url: str, client, *, targets: Sequence[CalibrationTarget] | 
                     retries: int = 3, max_in_flight: int | None = None,
                     threads_max: int | None = None,
                     progress: TextIO | None = sys.stderr) -> CalibrationResult:
-    """Calibrate (or resume calibrating) the store at ``url`` on ``client``."""
+    """Calibrate (or resume calibrating) the store at ``url`` on ``client``.
+
+    Holds the store's lease throughout, as a scan does (a scan or a second calibration of the
+    store meanwhile is refused, :class:`~nubound.storage.lease.StoreLease`).
+    """
+    if not st.store_exists(st.normalize_url(url)):
+        raise ConfigError(f"no scan store at {st.normalize_url(url)}")
+    with StoreLease(url, purpose="calibration"):
+        return _run_calibration(url, client, targets=targets, n_toys=n_toys, cls=cls,
+                                region=region, band=band, points_per_block=points_per_block,
+                                max_per_line=max_per_line, registry=registry, retries=retries,
+                                max_in_flight=max_in_flight, threads_max=threads_max,
+                                progress=progress)
+
+
+def _run_calibration(url: str, client, *, targets, n_toys, cls, region, band,
+                     points_per_block, max_per_line, registry, retries, max_in_flight,
+                     threads_max, progress) -> CalibrationResult:
+    """:func:`run_calibration` inside the store's lease."""
     if n_toys < 1 or points_per_block < 1:
         raise ConfigError("calibrate: --toys and points per block must be ≥ 1")
     for c in cls:

@@ -219,3 +219,15 @@ def test_cli_calibrate_on_a_cluster_profile_resumes_bit_identical(calibrated, tm
         np.testing.assert_array_equal(_group(copy, key)[name][...], _group(url, key)[name][...])
     assert main(["calibrate", copy, "--cluster", str(profile), "--scheduler", "tcp://x:1"]) == 2
     assert "--cluster" in capsys.readouterr().err
+
+
+def test_a_calibration_holds_the_store_lease(client, calibrated, toy_registry):
+    # a calibration writes into the scan store: while another writer holds the store's
+    # lease it is refused, like a second scan, and names the holder
+    from nubound.storage.lease import StoreBusyError, StoreLease
+
+    url = calibrated[0]
+    with StoreLease(url, purpose="scan"):
+        with pytest.raises(StoreBusyError, match=r"is in use by scan pid \d+"):
+            run_calibration(url, client, n_toys=40, cls=(0.9, 0.68), points_per_block=2,
+                            registry=toy_registry, progress=None)
