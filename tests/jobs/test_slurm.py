@@ -260,7 +260,7 @@ def test_adaptive_cluster_starts_both_jobs_and_both_compute(slurm, real_referenc
     wait_queue_empty()
 
 
-def test_scancel_of_a_worker_job_midscan_loses_nothing(slurm, files, fake_registry, reference,
+def test_scancel_of_a_worker_job_midscan_loses_nothing(slurm, files, registry_ref, reference,
                                                        monkeypatch):
     """One of two worker jobs is cancelled mid-scan: Dask reschedules its blocks on the other,
     the scan finishes without a rerun and the store equals the reference bit for bit."""
@@ -268,12 +268,14 @@ def test_scancel_of_a_worker_job_midscan_loses_nothing(slurm, files, fake_regist
 
     (files / "two.toml").write_text(PROFILE.format(root=files).replace("jobs = 1", "jobs = 2"))
     monkeypatch.setenv("NUBOUND_TEST_BLOCK_SLEEP_S", "0.5")
+    slowed = sub.load_registry(registry_ref)  # built now: the session's registry has no sleep
+    assert slowed.sleep_s == 0.5
     url = str(files / "worker-cancel.zarr")
     box: dict = {}
 
     def drive() -> None:
         box["result"] = sub.run_driver(files / "spec.toml", cluster=str(files / "two.toml"),
-                                       store=url, registry=fake_registry)
+                                       store=url, registry=slowed)
 
     thread = threading.Thread(target=drive)
     thread.start()
