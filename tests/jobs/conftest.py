@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.system_tools import not_run
+
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY_SLURM = REPO / "deploy" / "slurm"
 REGISTRY_FILE = Path(__file__).with_name("registry_for_tests.py")
@@ -69,10 +71,10 @@ def slurm(tmp_path_factory):
     missing = [c for c in ("sbatch", "squeue", "scancel", "slurmctld", "slurmd", "munged")
                if shutil.which(c) is None and not Path("/usr/sbin", c).exists()]
     if missing:
-        pytest.skip("SLURM TESTS NOT RUN: missing " + ", ".join(missing) + " — install with "
+        not_run("SLURM TESTS NOT RUN: missing " + ", ".join(missing) + " — install with "
                     "`apt-get install -y --no-install-recommends slurm-wlm munge`")
     if os.geteuid() != 0:
-        pytest.skip("SLURM TESTS NOT RUN: starting munged/slurmctld/slurmd needs root")
+        not_run("SLURM TESTS NOT RUN: starting munged/slurmctld/slurmd needs root")
     folder = tmp_path_factory.mktemp("slurm")
     env = dict(os.environ, NUBOUND_SLURM_DIR=str(folder), SLURMCTLD_PORT=str(free_port()),
                SLURMD_PORT=str(free_port()))
@@ -97,7 +99,7 @@ def slurm(tmp_path_factory):
 def tls_files(tmp_path_factory):
     """Self-signed CA and a certificate for 127.0.0.1/localhost signed by it (openssl CLI)."""
     if shutil.which("openssl") is None:
-        pytest.skip("TLS TESTS NOT RUN: the openssl command is missing (apt-get install openssl)")
+        not_run("TLS TESTS NOT RUN: the openssl command is missing (apt-get install openssl)")
     d = tmp_path_factory.mktemp("tls")
 
     def run(*args: str) -> None:

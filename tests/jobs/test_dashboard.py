@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from nubound.jobs.dashboard.plugin import NAME, PAGE
+from tests.system_tools import not_run
 
 # Bokeh's client sessions and the browser's devtools connection leave closed sockets to the
 # garbage collector, whose ResourceWarning can then fire inside any later test
@@ -87,7 +88,7 @@ def test_page_answers_on_the_dashboard_port_and_is_linked(running_scan):
 
 def test_chromium_renders_the_page_mid_scan(running_scan, cdp, tmp_path):
     if cdp.chromium() is None:
-        pytest.skip("BROWSER TEST NOT RUN: chromium is missing "
+        not_run("BROWSER TEST NOT RUN: chromium is missing "
                     "(apt-get install -y --no-install-recommends chromium)")
     plugin = running_scan["plugin"]
     deadline = time.monotonic() + 120

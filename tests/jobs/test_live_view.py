@@ -17,6 +17,7 @@ from nubound.scanner.plan import plan_blocks
 from nubound.scanner.run import compute_block, prepare_store
 from nubound.scanner.spec import parse_spec
 from nubound.storage.store import open_store
+from tests.system_tools import not_run
 
 # Bokeh's client sessions and the browser's devtools connection leave closed sockets to the
 # garbage collector, whose ResourceWarning can then fire inside any later test
@@ -94,7 +95,7 @@ def test_served_on_loopback_and_refreshed_as_blocks_land(partial_store, fake_reg
 
 def test_chromium_renders_the_live_view(partial_store, cdp, tmp_path):
     if cdp.chromium() is None:
-        pytest.skip("BROWSER TEST NOT RUN: chromium is missing "
+        not_run("BROWSER TEST NOT RUN: chromium is missing "
                     "(apt-get install -y --no-install-recommends chromium)")
     spec, url, store_id, blocks = partial_store
     view = LiveView(url).start()
