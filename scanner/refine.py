@@ -11,12 +11,14 @@ into present cells of level ``k + 1``. Level ``L`` is planned from all data of l
    the refined axes at each value of the others (per mass: the raster scan); both minima are
    re-taken at every level;
 2. a leaf is marked when, for any target and any threshold ``chi2.ppf(cl, dof)`` (every
-   ``cl`` of ``confidence_levels``, dof = 1 and the number of refined axes), its corners
-   straddle the threshold (min ≤ t < max); or when along a refined axis a computed point is a
-   local minimum of the target's χ² deeper than :data:`MIN_DEPTH` than both its computed
-   neighbours (an allowed band or island may lie between them): the leaves between those
-   neighbours are marked; so are those around the current minima of step 1 themselves, so that
-   Δχ² is taken against a minimum resolved to the finest level;
+   ``cl`` of ``confidence_levels``, dof = 1 and the number of refined axes), the target may
+   cross the threshold inside it: its lowest corner ≤ t < a bound on its largest value inside
+   (the corner maximum; with quenching profiled, :meth:`Target.cell_upper`); or when along a
+   refined axis a computed point is a local minimum of the target's χ² deeper than
+   :data:`MIN_DEPTH` than both its computed neighbours (an allowed band or island may lie
+   between them): the leaves between those neighbours are marked; so are those around the
+   current minima of step 1 themselves, so that Δχ² is taken against a minimum resolved to
+   the finest level;
 3. guard band: every marked leaf also marks the leaves within one cell of its own size; with
    two or more refined axes only leaves of levels below :data:`GUARD_LEVELS_2D` (finer ones
    are refined as marked, :func:`guard_band`);
@@ -203,17 +205,50 @@ def local_minimum_cells(chi2: np.ndarray, known: np.ndarray, axes: tuple[int, ..
     return out
 
 
-def targets(spec: ScanSpec, merged: dict[str, np.ndarray]) -> list[np.ndarray]:
-    """χ² surfaces that drive the marks (quenching profiled), as ``spec.refine.targets`` says."""
-    each = []
-    for exp in spec.experiments:
-        values = merged[exp]
-        each.append(values.min(axis=-1) if spec.quenching_for(exp) else values)
+@dataclass(frozen=True)
+class Target:
+    """A χ² that drives the marks: the sum of its experiments' χ² (``parts``, on the grid of the
+    model axes, with an experiment's quenching choices as trailing axes), each profiled over
+    its choices."""
+
+    parts: tuple[np.ndarray, ...]
+    ndim: int
+
+    @staticmethod
+    def _profile(part: np.ndarray, ndim: int) -> np.ndarray:
+        return part.min(axis=tuple(range(ndim, part.ndim))) if part.ndim > ndim else part
+
+    @property
+    def surface(self) -> np.ndarray:
+        """The profiled χ² (NaN where not computed)."""
+        return np.sum([self._profile(p, self.ndim) for p in self.parts], axis=0)
+
+    def cell_upper(self, axes: tuple[int, ...], factor: int) -> np.ndarray:
+        """A bound on the profiled χ² inside every cell (corners ``factor`` points apart):
+        per experiment the smallest, over its choices, of the choice's largest corner value.
+
+        The profile is the minimum over choices, so inside the cell it lies below each choice
+        and thus below that choice's corner maximum. Where the best choice changes inside the
+        cell the profile can rise above all its own corners (the minimum of two crossing
+        curves peaks at the crossing); the corner values of the profile alone would miss such
+        a crossing of a threshold, this bound does not.
+        """
+        out = 0.0
+        for part in self.parts:
+            upper = corner_reduce(part[lv.strided(part.ndim, axes, factor)], axes, np.maximum)
+            out = out + self._profile(upper, self.ndim)
+        return out
+
+
+def targets(spec: ScanSpec, merged: dict[str, np.ndarray]) -> list[Target]:
+    """The χ² that drive the marks (quenching profiled), as ``spec.refine.targets`` says."""
+    each = [merged[exp] for exp in spec.experiments]
+    ndim = len(spec.axis_names)
     out = []
     if "combined" in spec.refine.targets:
-        out.append(np.sum(each, axis=0))
+        out.append(Target(tuple(each), ndim))
     if "each" in spec.refine.targets and (len(each) > 1 or not out):
-        out.extend(each)
+        out.extend(Target((part,), ndim) for part in each)
     return out
 
 
@@ -256,7 +291,8 @@ def plan_level(spec: ScanSpec, merged: dict[str, np.ndarray], level: int) -> np.
     """
     axes = tuple(spec.axis_names.index(a) for a in spec.refine.axes)
     fine = level - 1
-    surfaces = targets(spec, merged)
+    goals = targets(spec, merged)
+    surfaces = [t.surface for t in goals]
     known = ~np.isnan(surfaces[0])
     levels_t = thresholds(spec)
     present = [corner_reduce(known[lv.strided(known.ndim, axes, 2 ** (fine - k))], axes,
@@ -273,11 +309,11 @@ def plan_level(spec: ScanSpec, merged: dict[str, np.ndarray], level: int) -> np.
             continue
         factor = 2 ** (fine - k)
         marked = any_of_subcells(minima, axes, factor)
-        for chi2 in surfaces:
+        for goal, chi2 in zip(goals, surfaces, strict=True):
+            lowest = corner_reduce(chi2[lv.strided(chi2.ndim, axes, factor)], axes, np.minimum)
+            upper = goal.cell_upper(axes, factor)
             for minimum in minima_of(chi2, axes):
-                dchi2 = chi2[lv.strided(chi2.ndim, axes, factor)] - minimum
-                lo = corner_reduce(dchi2, axes, np.minimum)
-                hi = corner_reduce(dchi2, axes, np.maximum)
+                lo, hi = lowest - minimum, upper - minimum
                 for t in levels_t:
                     marked |= (lo <= t) & (hi > t)
         marked &= leaves[k]

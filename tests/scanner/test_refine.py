@@ -130,6 +130,26 @@ def test_marks_follow_a_threshold_crossing_with_a_guard_band(fake, registry):
     assert np.flatnonzero(points).tolist() == [1, 3, 7, 9, 11]
 
 
+def test_a_threshold_crossed_only_where_the_best_quenching_changes_is_marked(fake, registry):
+    spec = parse_spec(fake.spec_text("m.zarr", n_mass=1, n_coupling=9, chunks=(1, 9))
+                      + REFINE.format(levels=1).replace('"combined", "each"', '"combined"'),
+                      registry=registry)
+    # two quenching choices crossing between points 4 and 5: the profile is 2.0 at both
+    # corners, but inside the cell it is the lower of two crossing lines, which peaks at
+    # 2.747 > 2.706 (2 + 1.4 t = 3.6 - 1.6 t at t = 8/15); the corners alone miss it
+    rising = [0.0, 0.2, 0.4, 0.6, 2.0, 3.4, 4.8, 6.2, 7.6]
+    falling = [9.0, 8.0, 7.0, 6.0, 3.6, 2.0, 1.9, 1.85, 1.8]
+    far = [50.0] * 9
+    merged = {"fake_a": np.array([rising, falling, far]).T[None], "fake_b": np.zeros((1, 9))}
+    points = plan_level(spec, merged, 1)[0]
+    # the crossing cell 4..5 (midpoint 9) and its guard cells (7, 11); the minimum at point 0
+    # brackets cell 0..1 (midpoint 1; guard: 3)
+    assert np.flatnonzero(points).tolist() == [1, 3, 7, 9, 11]
+    # the same profile as one curve (no choices to switch) has no crossing there
+    profile = {"fake_a": np.minimum(rising, falling)[None], "fake_b": np.zeros((1, 9))}
+    assert np.flatnonzero(plan_level(spec, profile, 1)[0]).tolist() == [1, 3]
+
+
 def test_current_minima_global_and_per_slice():
     chi2 = np.array([[3.0, 1.0, 2.0, 5.0], [4.0, 4.0, 0.5, 4.0], [np.nan] * 4])
     assert np.argwhere(argmin_points(chi2, (1,))).tolist() == [[0, 1], [1, 2]]
