@@ -5,8 +5,7 @@ Run: ``.venv/bin/python -m pytest benchmarks/bench_refine.py --benchmark-only -s
 For every config ``configs/paper_*.toml`` (refined as its ``[refine]`` says, docs/
 refinement.md) the refined scan and the uniform scan whose refined axes are the refined one's
 finest grid ((n − 1)·2^levels + 1 points: the same precision, ≤ 1e-3 relative for these
-configs) run on the same 2-worker LocalCluster in the same process. A config without
-``[refine]`` (the XENONnT variants) is refined like its sibling without ``_xenon``. Reported:
+configs) run on the same 2-worker LocalCluster in the same process. Reported:
 wall time and points of both, their ratios, and how far the answers differ:
 
 - mediator configs (mass × coupling, the coupling refined): the largest difference of the
@@ -58,12 +57,8 @@ def client():
 
 
 def _load(config: str):
-    """The config's spec, its masses thinned by ``STRIDE``, refined as its sibling if it has no
-    ``[refine]``."""
+    """The config's spec, its masses thinned by ``STRIDE``."""
     spec = load_spec(ROOT / "configs" / config)
-    if spec.refine is None:
-        sibling = load_spec(ROOT / "configs" / config.replace("_xenon", ""))
-        spec = replace(spec, refine=sibling.refine)
     if "mass_MeV" not in spec.axis_names:
         return spec
     axes = [replace(a, scale="values", values=a.values[::STRIDE]) if a.name == "mass_MeV" else a

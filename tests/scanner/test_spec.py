@@ -113,6 +113,21 @@ def test_shipped_configs_validate_against_the_real_catalogue(path):
     assert parse_spec(spec_to_toml(spec)) == spec
 
 
+def test_every_paper_config_refines_to_a_relative_precision_of_1e_3():
+    papers = [p for p in CONFIGS if p.stem.startswith("paper_")]
+    assert len(papers) >= 10
+    for path in papers:
+        spec = load_spec(path)
+        assert spec.refine is not None, path.stem
+        for name in spec.refine.axes:
+            axis = spec.axes[spec.axis_names.index(name)]
+            v, levels = axis.values, spec.refine.levels
+            # relative on a log axis (the finest ratio less 1), over the range on a linear one
+            finest = ((v[1] / v[0]) ** (1 / 2**levels) - 1 if axis.scale == "log"
+                      else (v[1] - v[0]) / (v[-1] - v[0]) / 2**levels)
+            assert finest <= 1.05e-3, (path.stem, name, finest)
+
+
 def test_quickstart_is_the_issue_scan():
     spec = load_spec(Path(__file__).parents[2] / "configs" / "quickstart.toml")
     assert spec.model.name == "vector_universal"
