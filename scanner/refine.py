@@ -388,11 +388,15 @@ def refine_scan_result(spec: ScanSpec, client, base, *, store_id: str, t0: float
 def refine_store(spec: ScanSpec, client, *, url: str, store_id: str,
                  registry: PhysicsRegistry | None = None, threads_max: int | None = None,
                  max_in_flight: int | None = None, retries: int = 3,
-                 progress: TextIO | None = None, monitor=None) -> list[LevelReport]:
+                 progress: TextIO | None = None, monitor=None,
+                 lease=None) -> list[LevelReport]:
     """Compute (or resume) the refinement levels 1..``spec.refine.levels`` of a complete store.
 
     ``monitor`` (a :class:`~nubound.scanner.monitor.ScanMonitor`) is told each level's start
-    (with its ``level``), its blocks and its end, as for the base grid."""
+    (with its ``level``), its blocks and its end, as for the base grid. ``lease`` (the
+    caller's :class:`~nubound.storage.lease.StoreLease`) is checked before each level is
+    planned and after each block, as the base grid does: a lease another writer took over
+    stops the scan with ``LeaseLostError``."""
     from nubound.storage.store import done_map
 
     if not done_map(url).all():
@@ -401,6 +405,8 @@ def refine_store(spec: ScanSpec, client, *, url: str, store_id: str,
     experiments = list(spec.experiments)
     for level in range(1, spec.refine.levels + 1):
         t0 = time.perf_counter()
+        if lease is not None:
+            lease.check()
         lv.create_level(spec, url, level)
         maps = lv.level_maps(url, level)
         if maps is not None and not (maps[0] & ~maps[1]).any():
@@ -422,13 +428,13 @@ def refine_store(spec: ScanSpec, client, *, url: str, store_id: str,
                                   store_id=store_id, registry=registry, threads_max=threads_max,
                                   max_in_flight=max_in_flight, retries=retries,
                                   progress=progress, planned=int(todo.sum()), t0=t0,
-                                  monitor=monitor))
+                                  monitor=monitor, lease=lease))
     return reports
 
 
 def _run_level(spec: ScanSpec, client, level: int, mask: np.ndarray, todo: np.ndarray, *,
                url: str, store_id: str, registry, threads_max, max_in_flight, retries,
-               progress, planned: int, t0: float, monitor=None) -> LevelReport:
+               progress, planned: int, t0: float, monitor=None, lease=None) -> LevelReport:
     shape = mask.shape
     values = {a.name: lv.level_axis_values(a.values, a.scale, level)
               if a.name in spec.refine.axes else np.asarray(a.values, dtype=float)
@@ -455,6 +461,8 @@ def _run_level(spec: ScanSpec, client, level: int, mask: np.ndarray, todo: np.nd
                           registry=registry, key=keys, retries=retries, pure=False)
 
     def on_result(result: tuple[int, int]) -> None:
+        if lease is not None:
+            lease.check()
         computed[0] += result[1] > 0
         computed[1] += result[1]
         bar.done += 1

@@ -371,5 +371,5 @@ def _run_scan(spec: ScanSpec, client, *, url: str | None = None,
         result = refine_scan_result(spec, client, result, store_id=store_id, registry=registry,
                                     threads_max=threads_max, max_in_flight=max_in_flight,
                                     retries=retries, progress=progress, t0=t0,
-                                    monitor=monitor)
+                                    monitor=monitor, lease=lease)
     return result

@@ -158,3 +158,47 @@ def test_a_scan_whose_lease_is_taken_over_stops_and_says_by_whom(client, fake, t
     done = int(done_map(url).sum())
     assert 1 <= done < done_map(url).size and monitor.seen < done_map(url).size
     assert lease_holder(url).pid == 4242  # the other writer's lease is left in place
+
+
+def test_a_lease_taken_over_during_a_refinement_level_stops_the_scan(client, fake, tmp_path,
+                                                                     monkeypatch):
+    # the same takeover, in the first refinement level: the level stops at its next block
+    import functools
+    import json
+
+    from nubound.scanner import run
+    from nubound.storage import levels as lv
+    from nubound.storage.lease import LeaseLostError
+
+    monkeypatch.setattr(run, "StoreLease", functools.partial(StoreLease, heartbeat_s=0.05))
+    reg = fake.FakeRegistry(sleep_s=0.02)
+    url = str(tmp_path / "taken.zarr")
+    refine = ('\n[refine]\naxes = ["coupling"]\nlevels = 3\nconfidence_levels = [0.9]\n'
+              'targets = ["combined"]\n')
+    spec = parse_spec(fake.spec_text(url, chunks=(1, 8)) + refine, registry=reg)
+
+    class TakeOverInLevel1:
+        level = 0
+        seen = 0
+
+        def start(self, **kwargs):
+            self.level = kwargs.get("level", 0)
+
+        def block_done(self, report):
+            if self.level == 1:
+                self.seen += 1
+                if self.seen == 1:
+                    path = Path(url, "lease", "holder.json")
+                    holder = json.loads(path.read_text())
+                    path.write_text(json.dumps(holder | {"token": "other", "pid": 4243}))
+
+        def close(self):
+            pass
+
+    monitor = TakeOverInLevel1()
+    with pytest.raises(LeaseLostError, match=r"taken over by scan pid 4243"):
+        run_scan(spec, client, registry=reg, progress=None, monitor=monitor, max_in_flight=1)
+    assert done_map(url).all()  # the base grid was finished before the takeover
+    planned, done = lv.level_maps(url, 1)
+    assert 1 <= int(done.sum()) < int(planned.sum())  # stopped inside level 1
+    assert lv.level_maps(url, 2) is None  # and never planned level 2
