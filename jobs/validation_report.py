@@ -57,19 +57,24 @@ class DataSet:
 
 
 def run_paper_scans(configs: Path, stores: Path) -> list[PaperScan]:
-    """Scan (or resume) every ``paper_*.toml`` of ``configs`` into ``stores/<name>.zarr``."""
+    """Scan (or resume) every ``paper_*.toml`` of ``configs`` into ``stores/<name>.zarr``, each
+    refined as its ``[refine]`` says, on one local Dask cluster (as ``nubound scan`` runs)."""
+    from distributed import Client
+
+    from nubound.jobs.clusters import local_cluster
     from nubound.jobs.limits_cmd import open_store
-    from nubound.scanner.serial import run_serial
+    from nubound.scanner.run import run_scan
     from nubound.scanner.spec import load_spec
 
     stores.mkdir(parents=True, exist_ok=True)
     out = []
-    for path in sorted(configs.glob("paper_*.toml")):
-        spec = load_spec(path)
-        url = str(stores / f"{path.stem}.zarr")
-        t0 = time.perf_counter()
-        run_serial(spec, url)
-        out.append(PaperScan(path.stem, spec, open_store(url), time.perf_counter() - t0))
+    with local_cluster() as cluster, Client(cluster) as client:
+        for path in sorted(configs.glob("paper_*.toml")):
+            spec = load_spec(path)
+            url = str(stores / f"{path.stem}.zarr")
+            t0 = time.perf_counter()
+            run_scan(spec, client, url=url, progress=None)
+            out.append(PaperScan(path.stem, spec, open_store(url), time.perf_counter() - t0))
     return out
 
 
@@ -223,9 +228,25 @@ def slice_table(ds: xr.Dataset) -> str:
 
 
 def grid_text(spec: ScanSpec) -> str:
-    """``mass_MeV: 41 (log 0.01 … 1e+04) × coupling: 160 (…)``."""
-    return " × ".join(f"{a.name}: {a.size} ({a.scale} {a.values[0]:g} … {a.values[-1]:g})"
+    """``mass_MeV: 41 (log 0.01 … 1e+04) × coupling: 160 (…)``, and the refinement.
+
+    >>> from nubound.scanner.spec import AxisSpec
+    >>> from types import SimpleNamespace
+    >>> axis = AxisSpec("coupling", "1", "log", (1e-6, 1e-5, 1e-4, 1e-3, 1e-2))
+    >>> grid_text(SimpleNamespace(axes=(axis,), refine=None))
+    'coupling: 5 (log 1e-06 … 0.01)'
+    >>> refine = SimpleNamespace(axes=("coupling",), levels=7)
+    >>> grid_text(SimpleNamespace(axes=(axis,), refine=refine))
+    'coupling: 5 (log 1e-06 … 0.01), coupling refined 7 levels (to 513 points)'
+    """
+    text = " × ".join(f"{a.name}: {a.size} ({a.scale} {a.values[0]:g} … {a.values[-1]:g})"
                       for a in spec.axes)
+    if spec.refine is None:
+        return text
+    fine = [(a.size - 1) * 2**spec.refine.levels + 1 for a in spec.axes
+            if a.name in spec.refine.axes]
+    return (f"{text}, {' and '.join(spec.refine.axes)} refined {spec.refine.levels} levels "
+            f"(to {' × '.join(map(str, fine))} points)")
 
 
 def scan_section(scan: PaperScan) -> str:
@@ -269,10 +290,14 @@ def scan_section(scan: PaperScan) -> str:
 
 
 def run_time_table(scans: Sequence[PaperScan]) -> str:
-    """How long each config took here (serial scan in one process, this machine)."""
-    lines = ["| config | grid | points | time (s) |", "|---|---|---|---|"]
+    """How long each config took here, and the points it computed (a refined store: the
+    points of all its levels, against the uniform grid of the same precision)."""
+    lines = ["| config | grid | points computed | uniform grid of the same precision | "
+             "time (s) |", "|---|---|---|---|---|"]
     for s in scans:
-        lines.append(f"| `{s.name}.toml` | {grid_text(s.spec)} | {int(np.prod(s.spec.shape))} "
+        computed = int(s.ds["computed"].sum()) if "computed" in s.ds else int(np.prod(s.spec.shape))
+        dense = int(np.prod([v.size for v in (s.ds[a.name] for a in s.spec.axes)]))
+        lines.append(f"| `{s.name}.toml` | {grid_text(s.spec)} | {computed} | {dense} "
                      f"| {s.seconds:.0f} |")
     return "\n".join(lines)
 
@@ -281,10 +306,10 @@ def render_page(scans: Sequence[PaperScan], intro: str, outro: str) -> str:
     """The whole docs/validation.md."""
     body = [intro.rstrip(), "", "## Results", ""]
     body += [scan_section(s) + "\n" for s in scans]
-    body += ["## Run times", "", "Serial scans in one process on the 2-core development "
-             "machine, shared with other jobs (times vary by ±50 %), compiled kernels cached; "
-             "the first config also pays for reading the data and building the experiments' "
-             "responses (once per process); a store that already existed is only checked.", "",
+    body += ["## Run times", "", "Scans on one local Dask cluster (a worker process per "
+             "core) of the 2-core development machine, shared with other jobs (times vary by "
+             "±50 %), compiled kernels cached, each config refined as its `[refine]` says "
+             "(docs/refinement.md); a store that already existed is only checked.", "",
              run_time_table(scans), "", outro.strip(), ""]
     return "\n".join(body)
 
