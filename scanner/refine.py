@@ -421,7 +421,10 @@ def refine_store(spec: ScanSpec, client, *, url: str, store_id: str,
             done = np.zeros_like(todo)
         elif not np.array_equal(maps[0], todo):
             raise RuntimeError(f"{url}: level {level} plans other blocks than the stored plan; "
-                               "the store's data changed since it was planned")
+                               "the store's data or nubound's marking rules (a newer version, "
+                               "docs/refinement.md) changed since it was planned; remove "
+                               f"{lv.level_group(level)} and the later level groups from the "
+                               "store to plan them again")
         else:
             done = maps[1]
         reports.append(_run_level(spec, client, level, mask, todo & ~done, url=url,
