@@ -498,3 +498,27 @@ def test_the_monitor_is_told_each_refinement_level(client, fake, registry, tmp_p
     for (_, level, total, done), report in zip(starts[1:], result.levels, strict=True):
         assert level == report.level and total == report.blocks_planned
         assert done == report.blocks_planned - report.blocks_computed
+
+
+def test_refined_quickstart_limits_scale_with_mass_in_the_contact_regime(tmp_path):
+    # a heavy mediator acts through g²/M² only (docs/physics.md#vector-mediator), so every
+    # coupling the data decide at M ≥ 1 GeV — the 90 % limit and both edges of the allowed
+    # band where the weak charge changes sign — is ∝ M; the base grid alone (64 couplings,
+    # steps of 22 %) cannot show it, the 7 refined levels (steps of 0.16 %) must
+    from distributed import Client
+
+    text = (Path(__file__).parents[2] / "configs" / "quickstart.toml").read_text()
+    spec = parse_spec(text.replace("scans/quickstart.zarr", str(tmp_path / "q.zarr")))
+    with Client(processes=False, n_workers=1, threads_per_worker=2,
+                dashboard_address=":0") as c:
+        result = run_scan(spec, c, progress=None)
+    assert result.points_computed < 0.1 * 48 * lv.level_size(64, 7)
+    limits = coupling_limits(lv.finest_dataset(spec.store), reference="per_mass")
+    heavy = limits.sel(mass_MeV=slice(1e3, None))
+    assert heavy.sizes["mass_MeV"] >= 8
+    assert np.all(heavy.n_allowed_intervals.values == 2)  # the band, at every heavy mass
+    for value in (heavy.coupling_upper, heavy.allowed_lower.isel(interval=1),
+                  heavy.allowed_upper.isel(interval=1)):
+        ratio = (value / heavy.mass_MeV).values
+        assert np.all(np.isfinite(ratio))
+        assert np.max(ratio) / np.min(ratio) - 1 < 0.02
