@@ -75,6 +75,7 @@ def run_paper_scans(configs: Path, stores: Path) -> list[PaperScan]:
             t0 = time.perf_counter()
             run_scan(spec, client, url=url, progress=None)
             out.append(PaperScan(path.stem, spec, open_store(url), time.perf_counter() - t0))
+            print(f"{path.stem}: {out[-1].seconds:.0f} s", flush=True)  # progress of a long run
     return out
 
 
@@ -243,7 +244,9 @@ def grid_text(spec: ScanSpec) -> str:
                       for a in spec.axes)
     if spec.refine is None:
         return text
-    fine = [(a.size - 1) * 2**spec.refine.levels + 1 for a in spec.axes
+    from nubound.storage.levels import level_size
+
+    fine = [level_size(a.size, spec.refine.levels) for a in spec.axes
             if a.name in spec.refine.axes]
     return (f"{text}, {' and '.join(spec.refine.axes)} refined {spec.refine.levels} levels "
             f"(to {' × '.join(map(str, fine))} points)")
