@@ -39,21 +39,18 @@ def target_label(experiments: list[str], quenching: str) -> str:
     >>> target_label(["dresden_ii"], "profile")
     'Dresden-II (quenching profiled)'
     """
-    fixed = dict(item.split("=", 1) for item in quenching.split(",")) if "=" in quenching \
-        else {}
+    from nubound.jobs.limits_cmd import parse_quenching
+
+    parsed = parse_quenching(quenching)
     parts = []
     for e in experiments:
-        choice = fixed.get(e, quenching if "=" not in quenching else "profile")
+        choice = parsed.get(e, "profile") if isinstance(parsed, dict) else parsed
         label = LABELS.get(e, e)
         if e == "dresden_ii":
             label += (" (quenching profiled)" if choice == "profile"
                       else f" ({QUENCHING_LABELS.get(choice, choice)})")
         parts.append(label)
     return " + ".join(parts)
-
-
-def _quenching(text: str) -> str | dict[str, str]:
-    return dict(item.split("=", 1) for item in text.split(",")) if "=" in text else text
 
 
 def _allowed(result, k: int | None, names: tuple[str, str, str, str]) -> str:
@@ -66,14 +63,14 @@ def _allowed(result, k: int | None, names: tuple[str, str, str, str]) -> str:
 
 def target_table(url: str, ds, key: str, cl: float) -> tuple[str, str]:
     """(heading, markdown table) of one calibration target of the store at ``url``."""
-    from nubound.jobs.limits_cmd import compute_limits
+    from nubound.jobs.limits_cmd import compute_limits, parse_quenching
     from nubound.physics.statistics.neyman import critical_value, critical_value_band
     from nubound.storage import limits as lim
     from nubound.storage.calibration import critical_grid, point_rows_done, read_calibration
 
     cal = read_calibration(url, key)
     attrs = cal["attrs"]
-    experiments, quenching = list(attrs["experiments"]), _quenching(attrs["quenching"])
+    experiments, quenching = list(attrs["experiments"]), parse_quenching(attrs["quenching"])
     axes, line = list(attrs["axes"]), attrs["line_axis"]
     done = point_rows_done(cal)
     points, t = cal["points"][done], cal["t_toys"][done]
