@@ -217,14 +217,11 @@ class XenonntB8(Experiment):
         return np.hstack([counts, centres])
 
     def _toy_attributes(self, values: NDArray) -> dict:
-        model = self.model
         observed = np.array(values[:self.n_bins], dtype=float)
         centres = np.array(values[self.n_bins:], dtype=float)
         for a in (observed, centres):
             a.setflags(write=False)
-        return {"model": likelihood.Model(model.runs, observed, model.components,
-                                          model.neutron_nodes, model.flux_uncertainty,
-                                          model.background_uncertainty, centres)}
+        return {"model": replace(self.model, observed=observed, pull_centres=centres)}
 
     def _asimov_attributes(self, quenching: str) -> dict:
         """Observed counts → s_SM + B at nominal nuisances (node 0 of the SM signal)."""

@@ -68,7 +68,7 @@ def profile(model: Model, signal_nodes: NDArray, *, flux_free: bool = False) -> 
     start_scale = np.minimum(1.0, excess / np.maximum(totals, 1e-300))
     steps = {(axis, sign): model.yield_direction(s, axis, sign)
              for axis in (0, 1) for sign in (1, -1)}
-    c = np.asarray(model.pull_centres, dtype=float)  # the priors' centres (data: all 0)
+    pulls = np.asarray(model.pull_centres, dtype=float)  # the priors' centres (data: all 0)
     quadrant_chi2 = {}
     for region in REGIONS:
         k = len(region)
@@ -83,10 +83,10 @@ def profile(model: Model, signal_nodes: NDArray, *, flux_free: bool = False) -> 
         directions = (np.stack([steps[r][rows] for r in region], axis=1) if k else None)
         n_par = k + int(with_flux) + 3
         centre, start = np.zeros(n_par), np.zeros((rows.size, n_par))
-        centre[:k] = [c[axis] for axis, _ in region]
-        centre[k + int(with_flux):] = c[3:]
+        centre[:k] = [pulls[axis] for axis, _ in region]
+        centre[k + int(with_flux):] = pulls[3:]
         if with_flux:  # fit θ' = θ_flux + 1/σ_Φ: the signal is σ_Φ θ' s₀ (see below)
-            centre[k] = 1.0 / model.flux_uncertainty + c[2]
+            centre[k] = 1.0 / model.flux_uncertainty + pulls[2]
             start[:, k] = start_scale[rows] / model.flux_uncertainty
         res = profile_linear_poisson(
             model.observed, model.background, directions, np.ones(n_par),
@@ -97,7 +97,7 @@ def profile(model: Model, signal_nodes: NDArray, *, flux_free: bool = False) -> 
             tolerance=EXPERIMENT_TOLERANCE, max_iterations=MAX_ITERATIONS,
         )
         # a yield parameter held at 0 in this region still pays its prior (0 − c)²
-        fixed = sum(c[axis] ** 2 for axis in (0, 1) if axis not in {a for a, _ in region})
+        fixed = sum(pulls[axis] ** 2 for axis in {0, 1} - {a for a, _ in region})
         res = dataclasses.replace(res, chi2=res.chi2 + fixed) if fixed else res
         if k == 2:  # a bound only where the quadrant's minimum was reached
             quadrant_chi2[region] = np.where(res.converged, res.chi2, -np.inf)
