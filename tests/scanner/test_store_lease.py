@@ -1,5 +1,6 @@
 """One scan per store: a running scan's lease refuses a second one; creation races resume."""
 
+import json
 import subprocess
 import sys
 import threading
@@ -120,12 +121,18 @@ def test_two_scans_started_at_once_on_a_new_store(client, fake, tmp_path):
     assert list(tmp_path.glob("*.creating-*")) == []
 
 
+def _take_over(url: str, *, pid: int) -> None:
+    """What a second writer's takeover leaves in the store's lease file."""
+    path = Path(url, "lease", "holder.json")
+    holder = json.loads(path.read_text())
+    path.write_text(json.dumps(holder | {"token": "other", "pid": pid}))
+
+
 def test_a_scan_whose_lease_is_taken_over_stops_and_says_by_whom(client, fake, tmp_path,
                                                                   monkeypatch):
     # another writer took the lease (it saw no heartbeat): the scan stops at the next block
     # instead of writing beside it; what was written stays, and a later run resumes
     import functools
-    import json
 
     from nubound.scanner import run
     from nubound.storage.lease import LeaseLostError
@@ -143,10 +150,8 @@ def test_a_scan_whose_lease_is_taken_over_stops_and_says_by_whom(client, fake, t
 
         def block_done(self, report):
             self.seen += 1
-            if self.seen == 1:  # what a second writer's takeover leaves in the lease file
-                path = Path(url, "lease", "holder.json")
-                holder = json.loads(path.read_text())
-                path.write_text(json.dumps(holder | {"token": "other", "pid": 4242}))
+            if self.seen == 1:
+                _take_over(url, pid=4242)
 
         def close(self):
             pass
@@ -164,7 +169,6 @@ def test_a_lease_taken_over_during_a_refinement_level_stops_the_scan(client, fak
                                                                      monkeypatch):
     # the same takeover, in the first refinement level: the level stops at its next block
     import functools
-    import json
 
     from nubound.scanner import run
     from nubound.storage import levels as lv
@@ -188,9 +192,7 @@ def test_a_lease_taken_over_during_a_refinement_level_stops_the_scan(client, fak
             if self.level == 1:
                 self.seen += 1
                 if self.seen == 1:
-                    path = Path(url, "lease", "holder.json")
-                    holder = json.loads(path.read_text())
-                    path.write_text(json.dumps(holder | {"token": "other", "pid": 4243}))
+                    _take_over(url, pid=4243)
 
         def close(self):
             pass
