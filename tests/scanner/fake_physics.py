@@ -129,35 +129,12 @@ class FakeRegistry(PhysicsRegistry):
 def spec_text(store: str, *, n_mass: int = 12, n_coupling: int = 16, chunks=(4, 8),
               data: str = "observed") -> str:
     """TOML of a small fake scan."""
-    return f"""
-spec_version = 1
-experiments = ["fake_a", "fake_b"]
-store = "{store}"
-confidence_level = 0.9
-data = "{data}"
-[model]
-name = "fake_vector"
-parameters = {{ interference = "standard" }}
-[[axes]]
-name = "mass_MeV"
-unit = "MeV"
-scale = "log"
-start = 0.01
-stop = 1e4
-n = {n_mass}
-[[axes]]
-name = "coupling"
-unit = "1"
-scale = "log"
-start = 1e-6
-stop = 1e-2
-n = {n_coupling}
-[quenching]
-fake_a = ["a", "b", "c"]
-[chunks]
-mass_MeV = {chunks[0]}
-coupling = {chunks[1]}
-"""
+    from tests.real_specs import mediator_spec_text
+
+    return mediator_spec_text(store, experiments=("fake_a", "fake_b"), model="fake_vector",
+                              quenching={"fake_a": ("a", "b", "c")}, n_mass=n_mass,
+                              n_coupling=n_coupling, chunks=tuple(chunks), coupling_start=1e-6,
+                              data=data)
 
 
 if __name__ == "__main__":
